@@ -1,0 +1,1 @@
+"""``tidings bench``: side-by-side benchmarks against the layers people use today."""

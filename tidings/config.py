@@ -1,0 +1,151 @@
+"""Choosing and building a layer: Django's ``CHANNEL_LAYERS``, else ``TIDINGS_URL``.
+
+``get_channel_layer()`` returns one layer per alias for the life of the process.
+With Django settings configured it reads ``CHANNEL_LAYERS`` (through Channels when
+installed, so consumers and views share the same layer object); otherwise it
+builds the layer named by the ``TIDINGS_URL`` environment variable, ``memory://``
+by default, e.g. ``memory://?capacity=200`` or ``redis://localhost:6379/0?prefix=app``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import threading
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .exceptions import ConfigurationError, MissingDependency
+from .layers.base import BaseChannelLayer
+
+DEFAULT_URL = "memory://"
+BACKENDS = {
+    "memory": "tidings.layers.memory:MemoryChannelLayer",
+    "redis": "tidings.layers.redis:RedisChannelLayer",
+    "rediss": "tidings.layers.redis:RedisChannelLayer",
+}
+_EXTRAS = {"redis": "redis", "msgpack": "tidings", "cryptography": "crypto"}
+_layers: dict[str, BaseChannelLayer] = {}
+_lock = threading.Lock()
+
+
+def get_channel_layer(alias: str = "default") -> Any:
+    """The process-wide layer for ``alias`` (Django's ``CHANNEL_LAYERS`` or ``TIDINGS_URL``)."""
+    django_layers = _django_channel_layers()
+    if django_layers is not None:
+        return _from_django(alias, django_layers)
+    with _lock:
+        layer = _layers.get(alias)
+        if layer is None:
+            url = os.environ.get("TIDINGS_URL", DEFAULT_URL) if alias == "default" else None
+            if url is None:
+                raise ConfigurationError(
+                    f"No channel layer named {alias!r}: without Django settings only "
+                    "'default' exists (set by TIDINGS_URL)."
+                )
+            layer = _layers[alias] = layer_from_url(url)
+        return layer
+
+
+def reset_channel_layers() -> None:
+    """Forget the layers ``get_channel_layer`` built (tests and reconfiguration)."""
+    with _lock:
+        _layers.clear()
+
+
+def layer_from_url(url: str, **overrides: Any) -> BaseChannelLayer:
+    """Build a layer from ``memory://?option=value`` or ``redis://host:port/db?option=value``."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in BACKENDS:
+        raise ConfigurationError(
+            f"Unknown channel layer URL scheme {parts.scheme!r} in TIDINGS_URL; use one of "
+            + ", ".join(f"{s}://" for s in BACKENDS)
+            + "."
+        )
+    cls = import_backend(BACKENDS[scheme])
+    options: dict[str, Any] = {k: _parse_value(v) for k, v in parse_qsl(parts.query)}
+    options.update(overrides)
+    if scheme != "memory":
+        options.setdefault("hosts", [url.split("?", 1)[0]])
+    return build_layer(cls, options)
+
+
+def build_layer(cls: type[BaseChannelLayer], options: dict[str, Any]) -> BaseChannelLayer:
+    """Instantiate ``cls`` with ``options``; an unknown option is a ``ConfigurationError``."""
+    accepted = set(inspect.signature(cls).parameters)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise ConfigurationError(
+            f"{cls.__name__} has no option {', '.join(map(repr, unknown))}; "
+            f"its options are {', '.join(sorted(accepted))}."
+        )
+    return cls(**options)
+
+
+def import_backend(path: str) -> type[BaseChannelLayer]:
+    """Import ``module:Class``, turning a missing optional package into a clear error."""
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing and not missing.startswith("tidings"):
+            extra = _EXTRAS.get(missing, missing)
+            raise MissingDependency(
+                f"{attr} needs the {missing!r} package; install it with "
+                f"pip install 'tidings[{extra}]'."
+            ) from exc
+        raise
+    cls: type[BaseChannelLayer] = getattr(module, attr)
+    return cls
+
+
+def _parse_value(text: str) -> Any:
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _django_channel_layers() -> dict[str, Any] | None:
+    """Django's ``CHANNEL_LAYERS`` if Django is installed and configured, else None."""
+    try:
+        from django.conf import settings
+    except ImportError:
+        return None
+    if not settings.configured:
+        return None
+    layers = getattr(settings, "CHANNEL_LAYERS", None)
+    return layers if isinstance(layers, dict) else None
+
+
+def _from_django(alias: str, django_layers: dict[str, Any]) -> Any:
+    try:
+        from channels.layers import channel_layers
+    except ImportError:
+        channel_layers = None
+    if channel_layers is not None:  # share Channels' instance with its consumers
+        if alias not in django_layers:
+            raise ConfigurationError(
+                f"CHANNEL_LAYERS has no {alias!r} entry; add one, e.g. "
+                '{"default": {"BACKEND": "tidings.MemoryChannelLayer"}}.'
+            )
+        return channel_layers[alias]
+    with _lock:
+        layer = _layers.get(alias)
+        if layer is None:
+            entry = django_layers.get(alias)
+            if not isinstance(entry, dict) or "BACKEND" not in entry:
+                raise ConfigurationError(
+                    f"CHANNEL_LAYERS[{alias!r}] needs a BACKEND such as "
+                    "'tidings.MemoryChannelLayer'."
+                )
+            backend = entry["BACKEND"]
+            module, _, attr = backend.rpartition(".")
+            cls = import_backend(f"{module}:{attr}")
+            layer = _layers[alias] = build_layer(cls, dict(entry.get("CONFIG") or {}))
+        return layer

@@ -1,0 +1,75 @@
+"""Every exception tidings raises on purpose.
+
+One root, names after the condition::
+
+    TidingsError
+    ├── ChannelFull            (also channels.exceptions.ChannelFull when Channels is installed)
+    ├── MessageTooLarge        (also ValueError)
+    ├── InvalidName            (also TypeError, as Channels raises for bad names)
+    ├── InvalidMessage         (also TypeError)
+    ├── ConfigurationError     (also ValueError)
+    │   └── MissingDependency  (also ImportError)
+    ├── NoHandler              (also ValueError)
+    └── BackendUnavailable     (also ConnectionError)
+
+Errors from a backend's client library are translated at the boundary into
+``BackendUnavailable`` naming the host, never leaked unwrapped.
+"""
+
+from __future__ import annotations
+
+try:  # Code written for Channels catches channels.exceptions.ChannelFull.
+    from channels.exceptions import ChannelFull as _ChannelsChannelFull
+except ImportError:  # Channels is optional.
+
+    class _ChannelsChannelFull(Exception):  # type: ignore[no-redef]
+        """Stand-in base used when Channels is not installed."""
+
+
+__all__ = [
+    "BackendUnavailable",
+    "ChannelFull",
+    "ConfigurationError",
+    "InvalidMessage",
+    "InvalidName",
+    "MessageTooLarge",
+    "MissingDependency",
+    "NoHandler",
+    "TidingsError",
+]
+
+
+class TidingsError(Exception):
+    """Root of every exception tidings raises on purpose."""
+
+
+class ChannelFull(TidingsError, _ChannelsChannelFull):
+    """Raised by ``send`` when the channel already holds its capacity of unread messages."""
+
+
+class MessageTooLarge(TidingsError, ValueError):
+    """Raised when an encoded message is larger than the layer's ``max_message_size``."""
+
+
+class InvalidName(TidingsError, TypeError):
+    """Raised when a channel or group name breaks the name grammar."""
+
+
+class InvalidMessage(TidingsError, TypeError):
+    """Raised when a message is not a dict of the value types a layer can carry."""
+
+
+class ConfigurationError(TidingsError, ValueError):
+    """Raised when a layer is configured with an unknown scheme, option or bad value."""
+
+
+class MissingDependency(ConfigurationError, ImportError):
+    """Raised when a configured feature needs an optional package that is not installed."""
+
+
+class NoHandler(TidingsError, ValueError):
+    """Raised when a consumer receives a message type it has no handler method for."""
+
+
+class BackendUnavailable(TidingsError, ConnectionError):
+    """Raised when the backend (e.g. Redis) cannot be reached within the configured wait."""

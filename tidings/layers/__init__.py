@@ -1,0 +1,1 @@
+"""Channel layer backends: the contract (``base``) and one module per backend."""

@@ -1,0 +1,220 @@
+"""The channel layer contract, written once.
+
+``BaseChannelLayer`` validates names and messages, encodes once, reports group
+sends and keeps the Channels-compatible attributes. A backend subclasses it and
+implements the underscore primitives, which only move encoded bytes.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..codec import DEFAULT_MAX_MESSAGE_SIZE, Frame, decode, encode
+from ..exceptions import ChannelFull, ConfigurationError
+from ..hub import Statistics
+from ..report import DropLog, GroupSendReport
+from ..rules import names
+from ..rules.capacity import CapacityRules, CapacitySpec, check_positive_int
+from ..rules.expiry import check_seconds
+
+if TYPE_CHECKING:
+    from ..sync import SyncLayer
+
+Message = dict[str, Any]
+_NAME_CACHE_LIMIT = 50_000
+
+
+class BaseChannelLayer(abc.ABC):
+    """A channel layer: named channels, groups and broadcast between processes.
+
+    Every method is a coroutine usable from any event loop; ``sync`` offers the
+    same methods to synchronous code.
+    """
+
+    extensions: ClassVar[list[str]] = ["groups", "flush"]
+    MAX_NAME_LENGTH: ClassVar[int] = 100  # Channels' bound: names are shorter than this.
+
+    def __init__(
+        self,
+        expiry: float = 60,
+        group_expiry: float = 86400,
+        capacity: int = 100,
+        channel_capacity: CapacitySpec = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        drop_warning_interval: float = 10.0,
+    ) -> None:
+        self.expiry = check_seconds("expiry", expiry)
+        self.group_expiry = check_seconds("group_expiry", group_expiry)
+        self.capacity_rules = CapacityRules(capacity, channel_capacity)
+        self.capacity = self.capacity_rules.default
+        self.channel_capacity = self.capacity_rules.patterns
+        self.max_message_size = check_positive_int("max_message_size", max_message_size)
+        if self.max_message_size < 1024 * 1024 + 1024:
+            raise ConfigurationError(
+                f"max_message_size must allow at least 1 MB messages, got {max_message_size}."
+            )
+        self.drops = DropLog(check_seconds("drop_warning_interval", drop_warning_interval))
+        self._sync: SyncLayer | None = None
+        # Names already checked: the grammar regex costs more than the rest of a receive.
+        self._valid_names: set[str] = set()
+        self._valid_groups: set[str] = set()
+
+    def _remember(self, channel: str) -> None:
+        if len(self._valid_names) > _NAME_CACHE_LIMIT:
+            self._valid_names.clear()
+        self._valid_names.add(channel)
+
+    # -- the contract --------------------------------------------------------------
+
+    async def send(self, channel: str, message: Message) -> None:
+        """Queue ``message`` on ``channel``; raise ``ChannelFull`` if it is at capacity.
+
+        Raises ``InvalidName`` or ``InvalidMessage`` (both ``TypeError``) for bad
+        input and ``MessageTooLarge`` over ``max_message_size``; nothing is queued then.
+        """
+        if channel not in self._valid_names:
+            self._remember(names.check_channel_name(channel))
+        payload = encode(message, self.max_message_size)
+        if not await self._send(channel, payload):
+            raise ChannelFull(
+                f"Channel {channel!r} holds its capacity of "
+                f"{self.capacity_rules.capacity_for(channel)} unread messages; its consumer "
+                "is not keeping up (or is gone). Retry later, or raise capacity / "
+                "channel_capacity."
+            )
+
+    async def receive(self, channel: str) -> Message:
+        """Wait for the next message on ``channel``. Cancelling loses nothing."""
+        if channel not in self._valid_names:
+            self._remember(names.check_channel_name(channel))
+        return decode(await self._receive(channel))
+
+    async def new_channel(self, prefix: str = "specific") -> str:
+        """A new process-specific channel name that only this layer receives on."""
+        return await self._new_channel(names.check_prefix(prefix))
+
+    async def group_add(self, group: str, channel: str) -> None:
+        """Add ``channel`` to ``group`` (idempotent; restarts the ``group_expiry`` clock)."""
+        await self._group_add(names.check_group_name(group), names.check_channel_name(channel))
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        """Remove ``channel`` from ``group``; no error if it is not a member."""
+        await self._group_discard(
+            names.check_group_name(group), names.check_channel_name(channel)
+        )
+
+    async def group_send(self, group: str, message: Message) -> GroupSendReport:
+        """Send to every current member of ``group``; never raises ``ChannelFull``.
+
+        Members at capacity miss the message: the returned report counts them, the
+        layer's ``drops`` counter adds them and a WARNING names the group.
+        """
+        if group not in self._valid_groups:
+            self._valid_groups.add(names.check_group_name(group))
+            if len(self._valid_groups) > _NAME_CACHE_LIMIT:
+                self._valid_groups.clear()
+        return await self._group_send(group, encode(message, self.max_message_size))
+
+    async def flush(self) -> None:
+        """Remove every message and group, as seen from every process."""
+        await self._flush()
+
+    async def close(self) -> None:
+        """Release connections and tasks; the layer can be used again afterwards."""
+        if self._sync is not None:
+            self._sync.stop()
+            self._sync = None
+        await self._close()
+
+    async def close_pools(self) -> None:
+        """Alias of ``close()``, the name channels_redis users call."""
+        await self.close()
+
+    # -- what a backend implements -------------------------------------------------
+
+    @abc.abstractmethod
+    async def _send(self, channel: str, payload: Frame) -> bool:
+        """Queue an encoded message; False if the channel is full."""
+
+    @abc.abstractmethod
+    async def _receive(self, channel: str) -> Frame:
+        """Wait for the next encoded message of ``channel``."""
+
+    @abc.abstractmethod
+    async def _new_channel(self, prefix: str) -> str:
+        """A fresh process-specific name with ``prefix``."""
+
+    @abc.abstractmethod
+    async def _group_add(self, group: str, channel: str) -> None: ...
+
+    @abc.abstractmethod
+    async def _group_discard(self, group: str, channel: str) -> None: ...
+
+    @abc.abstractmethod
+    async def _group_send(self, group: str, payload: Frame) -> GroupSendReport: ...
+
+    @abc.abstractmethod
+    async def _flush(self) -> None: ...
+
+    async def _close(self) -> None:
+        """Release backend resources; nothing to do by default."""
+
+    @abc.abstractmethod
+    def statistics(self) -> Statistics:
+        """Counters and gauges of this layer in this process."""
+
+    # -- synchronous callers -------------------------------------------------------
+
+    @property
+    def sync(self) -> SyncLayer:
+        """The same methods for synchronous code, run on one background event loop."""
+        if self._sync is None:
+            from ..sync import SyncLayer
+
+            self._sync = SyncLayer(self)
+        return self._sync
+
+    # -- Channels' BaseChannelLayer helpers, for code that calls them --------------
+
+    def get_capacity(self, channel: str) -> int:
+        """The capacity that applies to ``channel``."""
+        return self.capacity_rules.capacity_for(channel)
+
+    def match_type_and_length(self, name: object) -> bool:
+        """True if ``name`` is a str short enough to be a channel or group name."""
+        return isinstance(name, str) and len(name) < self.MAX_NAME_LENGTH
+
+    def require_valid_channel_name(self, name: str, receive: bool = False) -> bool:
+        """Raise ``InvalidName`` (a ``TypeError``) unless ``name`` is a valid channel name."""
+        names.check_channel_name(name)
+        return True
+
+    def require_valid_group_name(self, name: str) -> bool:
+        """Raise ``InvalidName`` (a ``TypeError``) unless ``name`` is a valid group name."""
+        names.check_group_name(name)
+        return True
+
+    def valid_channel_names(self, channel_names: list[str], receive: bool = False) -> bool:
+        """Validate a non-empty list of channel names."""
+        if not isinstance(channel_names, list) or not channel_names:
+            raise TypeError("channel names must be given as a non-empty list.")
+        for name in channel_names:
+            names.check_channel_name(name)
+        return True
+
+    def non_local_name(self, name: str) -> str:
+        """The part of a process-specific name up to and including ``!``."""
+        return names.non_local_name(name)
+
+    channel_name_regex: ClassVar[re.Pattern[str]] = re.compile(
+        r"^[a-zA-Z\d\-_.]+(\![\d\w\-_.]*)?$"
+    )
+    group_name_regex: ClassVar[re.Pattern[str]] = re.compile(r"^[a-zA-Z\d\-_.]+$")
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} expiry={self.expiry:g} group_expiry="
+            f"{self.group_expiry:g} capacity={self.capacity}>"
+        )
