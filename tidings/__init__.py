@@ -1,8 +1,8 @@
 """tidings: channel layers for real-time Python apps, with or without Django Channels.
 
-    layer = tidings.MemoryChannelLayer()
-    await layer.group_add("index", channel)
-    report = await layer.group_send("index", {"type": "chart.update", "data": [1, 2, 3]})
+layer = tidings.MemoryChannelLayer()
+await layer.group_add("index", channel)
+report = await layer.group_send("index", {"type": "chart.update", "data": [1, 2, 3]})
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ class TidingsError(Exception):
     """Root of every exception tidings raises on purpose."""
 
 
-class ChannelFull(TidingsError, _ChannelsChannelFull):
+class ChannelFull(TidingsError, _ChannelsChannelFull):  # type: ignore[misc]
     """Raised by ``send`` when the channel already holds its capacity of unread messages."""
 
 

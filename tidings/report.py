@@ -42,7 +42,7 @@ class GroupSendReport:
 class DropLog:
     """Counts messages dropped at capacity and warns at most once per group per interval."""
 
-    __slots__ = ("interval", "total", "_pending", "_last_warned")
+    __slots__ = ("_last_warned", "_pending", "interval", "total")
 
     def __init__(self, interval: float = 10.0) -> None:
         self.interval = interval

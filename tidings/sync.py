@@ -56,9 +56,7 @@ class SyncLayer:
                 self._loop, self._thread, self._pid = None, None, os.getpid()
             if self._loop is None or self._thread is None or not self._thread.is_alive():
                 loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=loop.run_forever, name="tidings-sync", daemon=True
-                )
+                thread = threading.Thread(target=loop.run_forever, name="tidings-sync", daemon=True)
                 thread.start()
                 self._loop, self._thread = loop, thread
             return self._loop

@@ -8,6 +8,7 @@ from the first send until the last receiver has its last message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -66,10 +67,8 @@ async def _run(
     start = time.perf_counter()
     for n in range(sends):
         await broadcast({"type": "bench.tick", "n": n, "payload": "x" * 32})
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), timeout)
-    except TimeoutError:
-        pass
     elapsed = time.perf_counter() - start
     for task in tasks:
         task.cancel()
@@ -112,9 +111,7 @@ async def layer_fanout(
         await layer.group_send(group, message)
 
     try:
-        seconds, received = await _run(
-            members, sends, setup, layer.receive, broadcast, timeout
-        )
+        seconds, received = await _run(members, sends, setup, layer.receive, broadcast, timeout)
     finally:
         await layer.flush()
     return FanoutResult(name, members, sends, seconds, received)

@@ -101,9 +101,7 @@ class BaseChannelLayer(abc.ABC):
 
     async def group_discard(self, group: str, channel: str) -> None:
         """Remove ``channel`` from ``group``; no error if it is not a member."""
-        await self._group_discard(
-            names.check_group_name(group), names.check_channel_name(channel)
-        )
+        await self._group_discard(names.check_group_name(group), names.check_channel_name(channel))
 
     async def group_send(self, group: str, message: Message) -> GroupSendReport:
         """Send to every current member of ``group``; never raises ``ChannelFull``.
@@ -158,7 +156,7 @@ class BaseChannelLayer(abc.ABC):
     @abc.abstractmethod
     async def _flush(self) -> None: ...
 
-    async def _close(self) -> None:
+    async def _close(self) -> None:  # noqa: B027 - optional hook
         """Release backend resources; nothing to do by default."""
 
     @abc.abstractmethod
@@ -208,9 +206,7 @@ class BaseChannelLayer(abc.ABC):
         """The part of a process-specific name up to and including ``!``."""
         return names.non_local_name(name)
 
-    channel_name_regex: ClassVar[re.Pattern[str]] = re.compile(
-        r"^[a-zA-Z\d\-_.]+(\![\d\w\-_.]*)?$"
-    )
+    channel_name_regex: ClassVar[re.Pattern[str]] = re.compile(r"^[a-zA-Z\d\-_.]+(\![\d\w\-_.]*)?$")
     group_name_regex: ClassVar[re.Pattern[str]] = re.compile(r"^[a-zA-Z\d\-_.]+$")
 
     def __repr__(self) -> str:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
-from typing import Union
 
 from ..exceptions import ConfigurationError
 
-Pattern = Union[str, "re.Pattern[str]"]
-CapacitySpec = Union[Mapping[Pattern, int], Iterable[tuple[Pattern, int]], None]
+Pattern = str | re.Pattern[str]
+CapacitySpec = Mapping[Pattern, int] | Iterable[tuple[Pattern, int]] | None
 _CACHE_LIMIT = 10_000
 
 
@@ -29,7 +28,7 @@ def check_positive_int(name: str, value: object) -> int:
 class CapacityRules:
     """Answers ``capacity_for(channel)``; results are cached per name."""
 
-    __slots__ = ("default", "patterns", "_cache")
+    __slots__ = ("_cache", "default", "patterns")
 
     def __init__(self, default: int = 100, patterns: CapacitySpec = None) -> None:
         self.default = check_positive_int("capacity", default)
@@ -42,8 +41,9 @@ class CapacityRules:
                 raise ConfigurationError(
                     f"channel_capacity entries must be (pattern, capacity) pairs, got {item!r}."
                 ) from None
-            self.patterns.append((_compile(pattern), check_positive_int(
-                f"channel_capacity[{pattern!r}]", value)))
+            self.patterns.append(
+                (_compile(pattern), check_positive_int(f"channel_capacity[{pattern!r}]", value))
+            )
         self._cache: dict[str, int] = {}
 
     def capacity_for(self, channel: str) -> int:

@@ -13,9 +13,7 @@ from typing import Any
 
 from ..exceptions import InvalidMessage
 
-ALLOWED = (
-    "dicts with str keys, lists, tuples, str, bytes, int (64-bit), float, bool and None"
-)
+ALLOWED = "dicts with str keys, lists, tuples, str, bytes, int (64-bit), float, bool and None"
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 _SCALARS = (str, bytes, float, bool, type(None))
 _ARTICLE_TYPES = {"set": "a set", "frozenset": "a frozenset", "object": "an object"}

@@ -1,0 +1,64 @@
+"""Fixtures shared by every test: the backends the contract suite runs against."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from tidings import BaseChannelLayer, MemoryChannelLayer
+
+from .servers import RedisServer, start_redis
+
+BACKENDS = ["memory"]
+LayerFactory = Callable[..., BaseChannelLayer]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Any:
+    """A real redis-server on a free loopback port, started for this test session."""
+    server = start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def make_layer(backend: str, request: pytest.FixtureRequest) -> AsyncIterator[LayerFactory]:
+    """Build layers of the current backend with config overrides; flush and close after."""
+    made: list[BaseChannelLayer] = []
+    server: RedisServer | None = None
+    if backend == "redis":
+        server = request.getfixturevalue("redis_server")
+    prefix = f"t{os.getpid()}x{len(request.node.name)}{id(request) % 10_000}"
+
+    def factory(**config: Any) -> BaseChannelLayer:
+        layer: BaseChannelLayer
+        if server is None:
+            layer = MemoryChannelLayer(**config)
+        else:
+            from tidings.layers.redis import RedisChannelLayer
+
+            config.setdefault("hosts", [server.url])
+            config.setdefault("prefix", prefix)
+            layer = RedisChannelLayer(**config)
+        made.append(layer)
+        return layer
+
+    yield factory
+    for layer in made:
+        try:
+            await layer.flush()
+        finally:
+            await layer.close()
+
+
+@pytest.fixture
+async def layer(make_layer: LayerFactory) -> BaseChannelLayer:
+    return make_layer()

@@ -1,0 +1,1 @@
+"""A Django + Channels project built from the seeds' code, used by tests/django."""

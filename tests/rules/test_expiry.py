@@ -1,0 +1,26 @@
+import math
+
+import pytest
+
+from tidings.exceptions import ConfigurationError
+from tidings.rules import expiry
+
+
+def test_deadline_and_expired():
+    d = expiry.deadline(10.0, 5)
+    assert d == 15.0
+    assert not expiry.is_expired(d, 14.99)
+    assert expiry.is_expired(d, 15.0)
+
+
+@pytest.mark.parametrize("value", [0, -1, math.inf, math.nan, "60", None, True])
+def test_bad_seconds_are_rejected(value):
+    with pytest.raises(ConfigurationError, match="expiry must be a number of seconds"):
+        expiry.check_seconds("expiry", value)
+
+
+def test_sweep_interval_is_bounded_both_ways():
+    assert expiry.sweep_interval(60, 86400) == 60
+    assert expiry.sweep_interval(0.1, 86400) == 1.0
+    assert expiry.sweep_interval(600, 86400) == 60
+    assert expiry.sweep_due(0.0, 60.0, 60.0) and not expiry.sweep_due(0.0, 59.0, 60.0)

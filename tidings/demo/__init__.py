@@ -1,0 +1,1 @@
+"""``tidings demo``: tidings shown to a newcomer."""
