@@ -12,7 +12,7 @@ from tidings import BaseChannelLayer, MemoryChannelLayer
 
 from .servers import RedisServer, start_redis
 
-BACKENDS = ["memory"]
+BACKENDS = ["memory", "redis"]
 LayerFactory = Callable[..., BaseChannelLayer]
 
 

@@ -38,7 +38,7 @@ def test_import_works_without_django_or_channels():
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] in ('django', 'channels', 'redis'):\n"
-        "            raise ImportError(name)\n"
+        "            raise ModuleNotFoundError(name, name=name)\n"
         "sys.meta_path.insert(0, Block())\n"
         "import asyncio, tidings\n"
         "layer = tidings.MemoryChannelLayer()\n"

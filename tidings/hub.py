@@ -82,8 +82,11 @@ class Hub:
 
     # -- sending -----------------------------------------------------------------
 
-    def put(self, channel: str, payload: Payload) -> bool:
-        """Append to ``channel``'s inbox; False (and nothing stored) if it is full."""
+    def put(self, channel: str, payload: Payload, ttl: float | None = None) -> bool:
+        """Append to ``channel``'s inbox; False (and nothing stored) if it is full.
+
+        ``ttl`` overrides the layer's expiry (a message that already travelled).
+        """
         loop = events._get_running_loop()
         with self.lock:
             now = self.clock()
@@ -97,13 +100,13 @@ class Hub:
                 self._purge(inbox, now)
                 if len(items) >= inbox.capacity:
                     return False
-            items.append((now + self.expiry, payload))
+            items.append((now + (self.expiry if ttl is None else ttl), payload))
             self.sent += 1
             if inbox.waiters:
                 self._wake(inbox, loop)
             return True
 
-    def fan_out(self, group: str, payload: Payload) -> tuple[int, int]:
+    def fan_out(self, group: str, payload: Payload, ttl: float | None = None) -> tuple[int, int]:
         """Deliver to every live member of ``group``: returns (members, delivered)."""
         with self.lock:
             members = self.groups.get(group)
@@ -113,12 +116,12 @@ class Hub:
             expired = [c for c, until in members.items() if until <= now]
             for channel in expired:
                 del members[channel]
-            delivered = self._put_many(members, payload, now)
+            delivered = self._put_many(members, payload, now, ttl)
             count = len(members)
             if not members:
                 del self.groups[group]
         if delivered < count:
-            self.drops.record(f"group {group!r}", count - delivered)
+            self.drops.record(f"group {group!r}", count - delivered, now)
         return count, delivered
 
     def put_many(self, channels: Iterable[str], payload: Payload) -> int:
@@ -126,13 +129,15 @@ class Hub:
         with self.lock:
             return self._put_many(channels, payload, self.clock())
 
-    def _put_many(self, channels: Iterable[str], payload: Payload, now: float) -> int:
+    def _put_many(
+        self, channels: Iterable[str], payload: Payload, now: float, ttl: float | None = None
+    ) -> int:
         # The hot loop of every group_send: keep it to dict lookups and appends.
         loop = events._get_running_loop()
         if sweep_due(self._last_sweep, now, self._sweep_every):
             self._sweep(now)
         inboxes = self.inboxes
-        item = (now + self.expiry, payload)
+        item = (now + (self.expiry if ttl is None else ttl), payload)
         delivered = dropped = 0
         for channel in channels:
             inbox = inboxes.get(channel)

@@ -1,0 +1,349 @@
+"""RedisChannelLayer: the contract across processes and machines, through Redis or Valkey.
+
+How it moves messages (keys in ``keys.py``):
+
+- Every layer instance (normally one per process) has an *instance token*; its
+  process-specific channels are ``<prefix>.<token>!<local>``. Messages for all of them
+  share one Redis inbox list per host, drained by one reader task per host
+  (``reader.py``) into the shared local ``Hub``, which keeps capacity, expiry and
+  fairness per channel. A send to a channel of this same instance skips Redis.
+- A group is a sorted set of member *processes* (plus any normal channels) with a count
+  per process. ``group_send`` is one EVALSHA that pushes one envelope per member process:
+  Redis work grows with processes, not members, and the member list never leaves Redis.
+- Normal channels (no ``!``) are Redis lists; each message goes to exactly one receiver.
+- Every list entry carries its deadline (Redis clock), so expiry needs no sweeping.
+- Processes heartbeat into ``P:alive``; group sends skip processes that stopped beating.
+
+Capacity: a direct send to *another* process's channel raises ``ChannelFull`` when that
+process's inbox holds ``inbox_capacity`` entries (it is stalled or gone; a live process
+drains its inbox continuously). Per-channel capacity is enforced where the channel is
+read: a message that finds its channel full there is dropped, counted and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from ...codec import DEFAULT_MAX_MESSAGE_SIZE, Frame, from_bytes, to_bytes
+from ...crypto import Encryption
+from ...exceptions import BackendUnavailable, ConfigurationError
+from ...hub import Hub, Statistics
+from ...report import GroupSendReport
+from ...rules.capacity import CapacitySpec, check_positive_int
+from ...rules.expiry import check_seconds
+from ..base import BaseChannelLayer
+from .connection import Client, Connections, Script
+from .hosts import parse_hosts
+from .keys import (
+    ADD,
+    CONTROL,
+    DIRECT,
+    DISCARD,
+    FLUSH,
+    GROUP,
+    Keys,
+    channel_shard_key,
+    envelope,
+    instance_of,
+    member_of,
+    shard,
+    split_entry,
+)
+from .reader import InboxReader
+
+_SCRIPTS = ("send_channel", "send_inbox", "group_send", "group_add", "heartbeat")
+
+
+class RedisChannelLayer(BaseChannelLayer):
+    """Channels, groups and broadcast between processes through Redis (or Valkey).
+
+    ``hosts`` takes channels_redis's forms; several hosts shard channels and groups.
+    ``timeout`` bounds how long a call waits for an unreachable Redis before raising
+    ``BackendUnavailable``; receivers reconnect by themselves.
+    """
+
+    def __init__(
+        self,
+        hosts: object = None,
+        prefix: str = "asgi",
+        expiry: float = 60,
+        group_expiry: float = 86400,
+        capacity: int = 100,
+        channel_capacity: CapacitySpec = None,
+        symmetric_encryption_keys: Sequence[str | bytes] | None = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        drop_warning_interval: float = 10.0,
+        inbox_capacity: int = 1000,
+        heartbeat_interval: float = 5.0,
+        timeout: float = 5.0,
+    ) -> None:
+        super().__init__(
+            expiry=expiry,
+            group_expiry=group_expiry,
+            capacity=capacity,
+            channel_capacity=channel_capacity,
+            max_message_size=max_message_size,
+            drop_warning_interval=drop_warning_interval,
+        )
+        if not isinstance(prefix, str) or not prefix or any(c in prefix for c in " :*?[]"):
+            raise ConfigurationError(
+                f"prefix must be a non-empty str without spaces, ':' or glob characters, "
+                f"got {prefix!r}."
+            )
+        self.hosts = parse_hosts(hosts)
+        self.prefix = prefix
+        self.keys = Keys(prefix)
+        self.inbox_capacity = check_positive_int("inbox_capacity", inbox_capacity)
+        self.heartbeat_interval = check_seconds("heartbeat_interval", heartbeat_interval)
+        self.timeout = check_seconds("timeout", timeout)
+        self.crypto = Encryption(symmetric_encryption_keys) if symmetric_encryption_keys else None
+        self.instance = secrets.token_hex(8)
+        self.hub = Hub(self.capacity_rules, self.expiry, self.group_expiry, self.drops)
+        self.connections = Connections(self.hosts, self.timeout)
+        self.scripts = {name: Script(name) for name in _SCRIPTS}
+        self.readers = [InboxReader(self, i) for i in range(len(self.hosts))]
+        self._expiry_ms = int(self.expiry * 1000)
+        self._group_expiry_ms = int(self.group_expiry * 1000)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- wire form -------------------------------------------------------------------
+
+    def wire(self, frame: Frame) -> bytes:
+        data = to_bytes(frame)
+        return self.crypto.encrypt(data) if self.crypto else data
+
+    def unwire(self, data: bytes) -> Frame:
+        return from_bytes(self.crypto.decrypt(data) if self.crypto else data)
+
+    async def _script(self, index: int, name: str, keys: list[str], args: list[Any]) -> Any:
+        script = self.scripts[name]
+
+        async def call(client: Client) -> Any:
+            return await script(client, keys, args)
+
+        return await self.connections.run(index, call)
+
+    async def scripts_heartbeat(self, index: int) -> int:
+        stale_after = int(self.heartbeat_interval * 3000)
+        forget_after = max(stale_after * 20, 600_000)
+        now = await self._script(
+            index, "heartbeat", [self.keys.alive], [self.instance, forget_after]
+        )
+        return int(now)
+
+    def _host_of_channel(self, channel: str) -> int:
+        return shard(channel_shard_key(channel), len(self.hosts))
+
+    def _host_of_group(self, group: str) -> int:
+        return shard(group, len(self.hosts))
+
+    def _ensure_readers(self) -> None:
+        for reader in self.readers:
+            reader.ensure_running()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a background coroutine, keeping a reference until it ends."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- the contract's primitives ---------------------------------------------------
+
+    async def _send(self, channel: str, payload: Frame) -> bool:
+        instance = instance_of(channel)
+        if instance == self.instance:
+            return self.hub.put(channel, payload)
+        index = self._host_of_channel(channel)
+        if instance is not None:
+            body = envelope(DIRECT, channel, self.wire(payload))
+            args = [body, self._expiry_ms, self.inbox_capacity]
+            return bool(await self._script(index, "send_inbox", [self.keys.inbox(instance)], args))
+        args = [self.wire(payload), self._expiry_ms, self.capacity_rules.capacity_for(channel)]
+        return bool(await self._script(index, "send_channel", [self.keys.channel(channel)], args))
+
+    async def _receive(self, channel: str) -> Frame:
+        instance = instance_of(channel)
+        if instance is None:
+            return await self._receive_normal(channel)
+        if instance != self.instance:
+            raise ValueError(
+                f"Channel {channel!r} is process-specific and belongs to another layer "
+                "instance; only the layer whose new_channel() made it can receive on it."
+            )
+        self._ensure_readers()
+        return await self.hub.get(channel)
+
+    async def _receive_normal(self, channel: str) -> Frame:
+        """BLPOP a normal channel; a pop that completes after cancellation is put back."""
+        key = self.keys.channel(channel)
+        index = self._host_of_channel(channel)
+        while True:
+
+            async def pop(client: Client) -> Any:
+                return await client.execute_command("BLPOP", key, 1)  # type: ignore[no-untyped-call]
+
+            popping = asyncio.ensure_future(self.connections.run(index, pop))
+            try:
+                reply = await asyncio.shield(popping)
+            except asyncio.CancelledError:
+                popping.add_done_callback(lambda done: self._put_back(done, index, key))
+                raise
+            except BackendUnavailable:
+                await asyncio.sleep(0.5)  # a receiver waits out an outage; senders raise
+                continue
+            if not reply:
+                continue
+            deadline, data = split_entry(reply[1])
+            if deadline <= self.readers[index].server_now_ms():
+                self.hub.expired += 1
+                continue
+            return self.unwire(data)
+
+    def _put_back(self, done: asyncio.Future[Any], index: int, key: str) -> None:
+        if done.cancelled() or done.exception() is not None or not done.result():
+            return
+        entry = done.result()[1]
+
+        async def push(client: Client) -> Any:
+            return await client.lpush(key, entry)
+
+        self.spawn(self.connections.run(index, push))
+
+    async def _new_channel(self, prefix: str) -> str:
+        self._ensure_readers()
+        return f"{prefix}.{self.instance}!{secrets.token_hex(8)}"
+
+    async def _group_add(self, group: str, channel: str) -> None:
+        instance = instance_of(channel)
+        index = self._host_of_group(group)
+        keys = [self.keys.group(group), self.keys.group_meta(group)]
+        if instance == self.instance:
+            self.hub.group_add(group, channel)
+            self._ensure_readers()
+            await self.publish_membership(group)
+        elif instance is not None:  # another process's channel: tell it, in order
+            member = member_of(instance)
+            await self._script(index, "group_add", keys, [member, self._group_expiry_ms, 1, "keep"])
+            await self._control(instance, channel, ADD, [group, channel])
+        else:
+            capacity = self.capacity_rules.capacity_for(channel)
+            await self._script(
+                index, "group_add", keys, [channel, self._group_expiry_ms, capacity, "set"]
+            )
+
+    async def _group_discard(self, group: str, channel: str) -> None:
+        instance = instance_of(channel)
+        if instance == self.instance:
+            self.hub.group_discard(group, channel)
+            await self.publish_membership(group)
+        elif instance is not None:
+            await self._control(instance, channel, DISCARD, [group, channel])
+        else:
+            await self._forget_member(group, channel)
+
+    async def publish_membership(self, group: str) -> None:
+        """Write this process's member count for ``group`` to Redis (or remove it)."""
+        count = len(self.hub.group_members(group))
+        if count == 0:
+            await self._forget_member(group, member_of(self.instance))
+            return
+        # Heartbeat first on the group's host, so a group_send right after this call
+        # never takes this process for a stale one.
+        index = self._host_of_group(group)
+        reader = self.readers[index]
+        if reader.offset_ms == 0.0:
+            await reader.heartbeat()
+        keys = [self.keys.group(group), self.keys.group_meta(group)]
+        member = member_of(self.instance)
+        await self._script(index, "group_add", keys, [member, self._group_expiry_ms, count, "set"])
+
+    async def _forget_member(self, group: str, member: str) -> None:
+        keys = self.keys
+
+        async def forget(client: Client) -> Any:
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.zrem(keys.group(group), member)
+                pipe.hdel(keys.group_meta(group), member)
+                return await pipe.execute()
+
+        await self.connections.run(self._host_of_group(group), forget)
+
+    async def _control(self, instance: str, channel: str, action: str, payload: Any) -> None:
+        body = envelope(CONTROL, action, payload)
+        args = [body, self._expiry_ms, self.inbox_capacity]
+        index = self._host_of_channel(channel)
+        await self._script(index, "send_inbox", [self.keys.inbox(instance)], args)
+
+    async def _group_send(self, group: str, payload: Frame) -> GroupSendReport:
+        data = self.wire(payload)
+        keys = [self.keys.group(group), self.keys.group_meta(group), self.keys.alive]
+        args = [
+            envelope(GROUP, group, data),
+            data,
+            self._expiry_ms,
+            self.inbox_capacity,
+            self.keys.prefix,
+            int(self.heartbeat_interval * 3000),
+            self.capacity,
+            member_of(self.instance),
+        ]
+        total, delivered, full, stale, _ = await self._script(
+            self._host_of_group(group), "group_send", keys, args
+        )
+        local_members, local_delivered = self.hub.fan_out(group, payload)
+        dropped = int(full) + int(stale)
+        if dropped:
+            self.hub.dropped += dropped
+            self.drops.record(f"group {group!r}", dropped)
+        return GroupSendReport(
+            group,
+            int(total) + local_members,
+            int(delivered) + local_delivered,
+            dropped + local_members - local_delivered,
+        )
+
+    async def _flush(self) -> None:
+        pattern = self.keys.pattern()
+        alive_key = self.keys.alive
+        others: set[str] = set()
+        for index in range(len(self.hosts)):
+
+            async def wipe(client: Client) -> None:
+                instances = await client.zrange(alive_key, 0, -1)
+                others.update(i.decode() if isinstance(i, bytes) else str(i) for i in instances)
+                batch: list[Any] = []
+                async for key in client.scan_iter(match=pattern, count=1000):
+                    batch.append(key)
+                    if len(batch) >= 500:
+                        await client.unlink(*batch)
+                        batch.clear()
+                if batch:
+                    await client.unlink(*batch)
+
+            await self.connections.run(index, wipe)
+        self.hub.flush()
+        others.discard(self.instance)
+        for instance in others:  # their local inboxes and groups go too
+            await self._control(instance, instance, FLUSH, None)
+        for reader in self.readers:
+            reader.offset_ms = 0.0  # re-announce liveness before the next membership
+
+    async def _close(self) -> None:
+        for reader in self.readers:
+            reader.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.connections.close()
+
+    def statistics(self) -> Statistics:
+        """Counters and gauges of this process's side of the layer."""
+        return self.hub.statistics()
+
+    def __repr__(self) -> str:
+        hosts = ", ".join(h.label for h in self.hosts)
+        return (
+            f"<RedisChannelLayer hosts=[{hosts}] prefix={self.prefix!r} capacity={self.capacity}>"
+        )

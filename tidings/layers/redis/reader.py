@@ -1,0 +1,149 @@
+"""The inbox reader: one task per host drains this process's inbox into the local hub.
+
+It pops up to ``BATCH`` entries per round trip (``BLMPOP``), drops expired ones, hands
+direct messages to their channel's inbox, fans group messages out to this process's
+members through the shared ``Hub``, and applies control messages (memberships changed
+by other processes, flush). It also beats the heart that tells other processes this one
+is alive. When Redis goes away it retries with backoff and resumes by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from ...crypto import DecryptionFailed
+from .connection import TRANSIENT
+from .keys import ADD, CONTROL, DIRECT, DISCARD, FLUSH, GROUP, open_envelope, split_entry
+
+if TYPE_CHECKING:
+    from .layer import RedisChannelLayer
+
+logger = logging.getLogger("tidings.redis")
+BATCH = 512
+
+
+class InboxReader:
+    """Keeps one task draining ``P:inbox:<instance>`` on one host."""
+
+    def __init__(self, layer: RedisChannelLayer, index: int) -> None:
+        self.layer = layer
+        self.index = index
+        self.key = layer.keys.inbox(layer.instance)
+        self.task: asyncio.Task[None] | None = None
+        self.offset_ms = 0.0  # Redis clock minus ours, refreshed by every heartbeat
+        self.reconnects = 0
+
+    def ensure_running(self) -> None:
+        """Start the task on the running loop unless one is alive on a live loop."""
+        task = self.task
+        if task is not None and not task.done() and not task.get_loop().is_closed():
+            return
+        self.task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"tidings-inbox-{self.index}"
+        )
+
+    def stop(self) -> None:
+        task, self.task = self.task, None
+        if task is None or task.done():
+            return
+        loop = task.get_loop()
+        if loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is running:
+            task.cancel()
+        else:
+            loop.call_soon_threadsafe(task.cancel)
+
+    def server_now_ms(self) -> float:
+        return time.time() * 1000 + self.offset_ms
+
+    async def heartbeat(self) -> None:
+        layer = self.layer
+        server_ms = await layer.scripts_heartbeat(self.index)
+        self.offset_ms = float(server_ms) - time.time() * 1000
+
+    async def _run(self) -> None:
+        layer = self.layer
+        interval = layer.heartbeat_interval
+        block = min(1.0, interval)
+        next_beat = 0.0
+        down_since: float | None = None
+        delay = 0.05
+        while True:
+            try:
+                client = layer.connections.client(self.index)
+                if time.monotonic() >= next_beat:
+                    await self.heartbeat()
+                    next_beat = time.monotonic() + interval
+                reply = await client.execute_command(  # type: ignore[no-untyped-call]
+                    "BLMPOP", block, 1, self.key, "LEFT", "COUNT", BATCH
+                )
+            except asyncio.CancelledError:
+                raise
+            except TRANSIENT as exc:
+                if down_since is None:
+                    down_since = time.monotonic()
+                    logger.warning(
+                        "tidings lost Redis at %s (%s); reconnecting with backoff",
+                        layer.connections.hosts[self.index].label,
+                        type(exc).__name__,
+                    )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            if down_since is not None:
+                self.reconnects += 1
+                logger.warning(
+                    "tidings reconnected to Redis at %s after %.1fs",
+                    layer.connections.hosts[self.index].label,
+                    time.monotonic() - down_since,
+                )
+                down_since = None
+                next_beat = 0.0
+            delay = 0.05
+            if reply:
+                self.dispatch(reply[1])
+
+    def dispatch(self, entries: list[bytes]) -> None:
+        """Deliver a batch of inbox entries into the local hub."""
+        layer = self.layer
+        hub = layer.hub
+        now = self.server_now_ms()
+        for entry in entries:
+            deadline, rest = split_entry(entry)
+            if deadline <= now:
+                hub.expired += 1
+                continue
+            kind, target, payload = open_envelope(rest)
+            ttl = (deadline - now) / 1000
+            try:
+                if kind == DIRECT:
+                    if not hub.put(target, layer.unwire(payload), ttl):
+                        hub.dropped += 1
+                        layer.drops.record(f"channel {target!r}", 1)
+                elif kind == GROUP:
+                    hub.fan_out(target, layer.unwire(payload), ttl)
+                elif kind == CONTROL:
+                    self._control(target, payload)
+            except DecryptionFailed as exc:
+                hub.dropped += 1
+                logger.error("tidings dropped a message for %s: %s", target, exc)
+
+    def _control(self, action: str, payload: Any) -> None:
+        layer = self.layer
+        if action == FLUSH:
+            layer.hub.flush()
+            return
+        group, channel = payload
+        if action == ADD:
+            layer.hub.group_add(group, channel)
+        elif action == DISCARD:
+            layer.hub.group_discard(group, channel)
+        layer.spawn(layer.publish_membership(group))
