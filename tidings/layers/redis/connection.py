@@ -47,10 +47,15 @@ class Script:
 
     async def __call__(self, client: Client, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)
+            return await command(client, "EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            await client.script_load(self.source)
-            return await client.evalsha(self.sha, len(keys), *keys, *args)
+            await command(client, "SCRIPT", "LOAD", self.source)
+            return await command(client, "EVALSHA", self.sha, len(keys), *keys, *args)
+
+
+async def command(client: Client, *args: Any) -> Any:
+    """One Redis command (redis-py's typed helpers mix sync and async types)."""
+    return await client.execute_command(*args)  # type: ignore[no-untyped-call]
 
 
 class Connections:

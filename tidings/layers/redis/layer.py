@@ -35,7 +35,7 @@ from ...report import GroupSendReport
 from ...rules.capacity import CapacitySpec, check_positive_int
 from ...rules.expiry import check_seconds
 from ..base import BaseChannelLayer
-from .connection import Client, Connections, Script
+from .connection import Client, Connections, Script, command
 from .hosts import parse_hosts
 from .keys import (
     ADD,
@@ -183,7 +183,7 @@ class RedisChannelLayer(BaseChannelLayer):
         while True:
 
             async def pop(client: Client) -> Any:
-                return await client.execute_command("BLPOP", key, 1)  # type: ignore[no-untyped-call]
+                return await command(client, "BLPOP", key, 1)
 
             popping = asyncio.ensure_future(self.connections.run(index, pop))
             try:
@@ -208,7 +208,7 @@ class RedisChannelLayer(BaseChannelLayer):
         entry = done.result()[1]
 
         async def push(client: Client) -> Any:
-            return await client.lpush(key, entry)
+            return await command(client, "LPUSH", key, entry)
 
         self.spawn(self.connections.run(index, push))
 

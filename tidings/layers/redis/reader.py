@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ...crypto import DecryptionFailed
-from .connection import TRANSIENT
+from .connection import TRANSIENT, command
 from .keys import ADD, CONTROL, DIRECT, DISCARD, FLUSH, GROUP, open_envelope, split_entry
 
 if TYPE_CHECKING:
@@ -82,9 +82,7 @@ class InboxReader:
                 if time.monotonic() >= next_beat:
                     await self.heartbeat()
                     next_beat = time.monotonic() + interval
-                reply = await client.execute_command(  # type: ignore[no-untyped-call]
-                    "BLMPOP", block, 1, self.key, "LEFT", "COUNT", BATCH
-                )
+                reply = await command(client, "BLMPOP", block, 1, self.key, "LEFT", "COUNT", BATCH)
             except asyncio.CancelledError:
                 raise
             except TRANSIENT as exc:
