@@ -263,6 +263,16 @@ class Hub:
         inbox = self.inboxes.get(channel)
         return 0 if inbox is None else len(inbox.items)
 
+    def waiting_loop(self) -> asyncio.AbstractEventLoop | None:
+        """A running, open event loop on which some receiver is waiting, if any."""
+        with self.lock:
+            for inbox in self.inboxes.values():
+                for waiter in inbox.waiters:
+                    loop = waiter.get_loop()
+                    if not waiter.done() and loop.is_running() and not loop.is_closed():
+                        return loop
+        return None
+
     def discard_channel(self, channel: str) -> None:
         """Forget ``channel``'s unread messages and memberships (its reader is gone)."""
         with self.lock:

@@ -9,6 +9,7 @@ Keys (``P`` is the layer's prefix)::
     P:gmeta:<group>      HASH   per member: how many of that process's channels are in the group,
                                 or a normal channel's capacity
     P:alive              ZSET   instance -> last heartbeat (ms); stale instances are skipped
+    P:epoch              STR    a token per data set: when it changes, Redis lost its data
 
 Every list entry starts with its deadline: 15 ASCII digits of milliseconds on the Redis server
 clock, so a reader or a Lua script can drop expired entries without decoding them. An inbox
@@ -30,11 +31,12 @@ ADD, DISCARD, FLUSH = "add", "discard", "flush"
 class Keys:
     """Key names under one prefix."""
 
-    __slots__ = ("alive", "prefix")
+    __slots__ = ("alive", "epoch", "prefix")
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix + ":"
         self.alive = self.prefix + "alive"
+        self.epoch = self.prefix + "epoch"
 
     def inbox(self, instance: str) -> str:
         return f"{self.prefix}inbox:{instance}"

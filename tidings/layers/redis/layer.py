@@ -126,13 +126,15 @@ class RedisChannelLayer(BaseChannelLayer):
 
         return await self.connections.run(index, call)
 
-    async def scripts_heartbeat(self, index: int) -> int:
+    async def heartbeat(self, client: Client) -> tuple[int, str]:
+        """Mark this instance alive on ``client``'s host: (server ms, data epoch)."""
         stale_after = int(self.heartbeat_interval * 3000)
         forget_after = max(stale_after * 20, 600_000)
-        now = await self._script(
-            index, "heartbeat", [self.keys.alive], [self.instance, forget_after]
+        keys = [self.keys.alive, self.keys.epoch]
+        now, epoch = await self.scripts["heartbeat"](
+            client, keys, [self.instance, forget_after, secrets.token_hex(8)]
         )
-        return int(now)
+        return int(now), epoch.decode() if isinstance(epoch, bytes) else str(epoch)
 
     def _host_of_channel(self, channel: str) -> int:
         return shard(channel_shard_key(channel), len(self.hosts))
@@ -254,11 +256,18 @@ class RedisChannelLayer(BaseChannelLayer):
         # never takes this process for a stale one.
         index = self._host_of_group(group)
         reader = self.readers[index]
-        if reader.offset_ms == 0.0:
-            await reader.heartbeat()
+        if reader.epoch is None:
+            await self.connections.run(index, reader.beat)
         keys = [self.keys.group(group), self.keys.group_meta(group)]
         member = member_of(self.instance)
         await self._script(index, "group_add", keys, [member, self._group_expiry_ms, count, "set"])
+
+    async def republish(self, index: int) -> None:
+        """Announce again every local membership whose group lives on host ``index``."""
+        await self.connections.run(index, self.readers[index].beat)
+        for group in list(self.hub.groups):
+            if self._host_of_group(group) == index:
+                await self.publish_membership(group)
 
     async def _forget_member(self, group: str, member: str) -> None:
         keys = self.keys
@@ -308,6 +317,7 @@ class RedisChannelLayer(BaseChannelLayer):
     async def _flush(self) -> None:
         pattern = self.keys.pattern()
         alive_key = self.keys.alive
+        epoch_key = self.keys.epoch.encode()
         others: set[str] = set()
         for index in range(len(self.hosts)):
 
@@ -316,6 +326,8 @@ class RedisChannelLayer(BaseChannelLayer):
                 others.update(i.decode() if isinstance(i, bytes) else str(i) for i in instances)
                 batch: list[Any] = []
                 async for key in client.scan_iter(match=pattern, count=1000):
+                    if key == epoch_key:  # a flush is not a data loss: no re-announcing
+                        continue
                     batch.append(key)
                     if len(batch) >= 500:
                         await client.unlink(*batch)
@@ -329,7 +341,7 @@ class RedisChannelLayer(BaseChannelLayer):
         for instance in others:  # their local inboxes and groups go too
             await self._control(instance, instance, FLUSH, None)
         for reader in self.readers:
-            reader.offset_ms = 0.0  # re-announce liveness before the next membership
+            reader.epoch = None  # announce liveness again before the next membership
 
     async def _close(self) -> None:
         for reader in self.readers:

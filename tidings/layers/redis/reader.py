@@ -10,12 +10,14 @@ is alive. When Redis goes away it retries with backoff and resumes by itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from ...crypto import DecryptionFailed
-from .connection import TRANSIENT, command
+from ...exceptions import BackendUnavailable
+from .connection import TRANSIENT, Client, command
 from .keys import ADD, CONTROL, DIRECT, DISCARD, FLUSH, GROUP, open_envelope, split_entry
 
 if TYPE_CHECKING:
@@ -33,7 +35,9 @@ class InboxReader:
         self.index = index
         self.key = layer.keys.inbox(layer.instance)
         self.task: asyncio.Task[None] | None = None
+        self.stopped = False
         self.offset_ms = 0.0  # Redis clock minus ours, refreshed by every heartbeat
+        self.epoch: str | None = None  # the data epoch last seen on this host
         self.reconnects = 0
 
     def ensure_running(self) -> None:
@@ -41,11 +45,25 @@ class InboxReader:
         task = self.task
         if task is not None and not task.done() and not task.get_loop().is_closed():
             return
+        self.stopped = False
         self.task = asyncio.get_running_loop().create_task(
             self._run(), name=f"tidings-inbox-{self.index}"
         )
+        self.task.add_done_callback(self._carry_on)
+
+    def _carry_on(self, task: asyncio.Task[None]) -> None:
+        """The loop that ran the reader ended (e.g. an async_to_sync call's loop): if
+        receivers still wait on another live loop, restart the reader there."""
+        if self.stopped or self.task is not task:
+            return
+        loop = self.layer.hub.waiting_loop()
+        if loop is not None:
+            # If that loop closed meanwhile, the next receive restarts the reader.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.ensure_running)
 
     def stop(self) -> None:
+        self.stopped = True
         task, self.task = self.task, None
         if task is None or task.done():
             return
@@ -64,10 +82,18 @@ class InboxReader:
     def server_now_ms(self) -> float:
         return time.time() * 1000 + self.offset_ms
 
-    async def heartbeat(self) -> None:
-        layer = self.layer
-        server_ms = await layer.scripts_heartbeat(self.index)
+    async def beat(self, client: Client) -> None:
+        """Heartbeat; if Redis lost its data since the last one, announce memberships again."""
+        server_ms, epoch = await self.layer.heartbeat(client)
         self.offset_ms = float(server_ms) - time.time() * 1000
+        previous, self.epoch = self.epoch, epoch
+        if previous is not None and previous != epoch:
+            logger.warning(
+                "tidings found Redis at %s emptied (restarted or flushed from outside); "
+                "announcing this process's group memberships again",
+                self.layer.connections.hosts[self.index].label,
+            )
+            self.layer.spawn(self.layer.republish(self.index))
 
     async def _run(self) -> None:
         layer = self.layer
@@ -80,12 +106,12 @@ class InboxReader:
             try:
                 client = layer.connections.client(self.index)
                 if time.monotonic() >= next_beat:
-                    await self.heartbeat()
+                    await self.beat(client)
                     next_beat = time.monotonic() + interval
                 reply = await command(client, "BLMPOP", block, 1, self.key, "LEFT", "COUNT", BATCH)
             except asyncio.CancelledError:
                 raise
-            except TRANSIENT as exc:
+            except (*TRANSIENT, BackendUnavailable) as exc:
                 if down_since is None:
                     down_since = time.monotonic()
                     logger.warning(
@@ -104,7 +130,7 @@ class InboxReader:
                     time.monotonic() - down_since,
                 )
                 down_since = None
-                next_beat = 0.0
+                next_beat = 0.0  # the next heartbeat tells whether Redis came back empty
             delay = 0.05
             if reply:
                 self.dispatch(reply[1])

@@ -1,7 +1,10 @@
--- Mark an instance alive and return the server clock in ms (readers align their clocks).
--- KEYS[1] alive zset; ARGV: instance, forget_after_ms
+-- Mark an instance alive; return the server clock (ms) and the data epoch.
+-- The epoch is a random token set once per data set: if it changes, Redis lost its data
+-- (restart without persistence, FLUSHALL) and every process announces its memberships again.
+-- KEYS[1] alive zset, KEYS[2] epoch; ARGV: instance, forget_after_ms, epoch candidate
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-return now
+redis.call('SET', KEYS[2], ARGV[3], 'NX')
+return {now, redis.call('GET', KEYS[2])}
