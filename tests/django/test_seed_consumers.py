@@ -16,7 +16,7 @@ django.setup()
 
 from channels.layers import channel_layers, get_channel_layer  # noqa: E402
 from channels.testing import WebsocketCommunicator  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 
 import tidings  # noqa: E402
 from tests.django_project import views  # noqa: E402
@@ -25,13 +25,24 @@ from tests.django_project.asgi import application  # noqa: E402
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(autouse=True)
-async def fresh_layer():
-    channel_layers.backends.clear()
-    yield
-    layer = get_channel_layer()
-    await layer.flush()
-    channel_layers.backends.clear()
+@pytest.fixture(autouse=True, params=["memory", "redis"])
+async def fresh_layer(request):
+    """Each test runs with BACKEND tidings.MemoryChannelLayer, then tidings.RedisChannelLayer."""
+    if request.param == "memory":
+        config = {"BACKEND": "tidings.MemoryChannelLayer"}
+    else:
+        server = request.getfixturevalue("redis_server")
+        config = {
+            "BACKEND": "tidings.RedisChannelLayer",
+            "CONFIG": {"hosts": [server.url], "prefix": "django"},
+        }
+    with override_settings(CHANNEL_LAYERS={"default": config}):
+        channel_layers.backends.clear()
+        yield request.param
+        layer = get_channel_layer()
+        await layer.flush()
+        await layer.close()
+        channel_layers.backends.clear()
 
 
 async def connect(path: str, **scope) -> WebsocketCommunicator:
@@ -42,9 +53,10 @@ async def connect(path: str, **scope) -> WebsocketCommunicator:
     return communicator
 
 
-def test_settings_backend_is_tidings():
+def test_settings_backend_is_tidings(fresh_layer):
     layer = get_channel_layer()
-    assert isinstance(layer, tidings.MemoryChannelLayer)
+    expected = tidings.MemoryChannelLayer if fresh_layer == "memory" else tidings.RedisChannelLayer
+    assert isinstance(layer, expected)
     assert tidings.get_channel_layer() is layer  # one object for consumers and tidings users
 
 
