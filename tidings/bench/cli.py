@@ -24,6 +24,22 @@ def add_parser(subparsers: Any) -> None:
     fanout.add_argument("--timeout", type=float, default=120.0, help="seconds per run at most")
     fanout.set_defaults(func=run_fanout)
 
+    redis = scenarios.add_parser(
+        "redis", help="cross-process: tidings vs channels_redis core and pubsub on one Redis"
+    )
+    redis.add_argument("--redis", help="Redis URL to use (default: start a redis-server here)")
+    redis.add_argument("--members", type=int, default=1000)
+    redis.add_argument("--sends", type=int, default=50)
+    redis.add_argument("--groups", type=int, default=10_000)
+    redis.add_argument("--layers", nargs="+", default=["tidings", "core", "pubsub"])
+    redis.add_argument(
+        "--scenarios",
+        nargs="+",
+        default=["fanout", "groups", "p2p"],
+        choices=["fanout", "groups", "p2p"],
+    )
+    redis.set_defaults(func=run_redis)
+
 
 def run_fanout(args: argparse.Namespace) -> int:
     return asyncio.run(_fanout(args))
@@ -98,5 +114,88 @@ async def _fanout(args: argparse.Namespace) -> int:
         "\n'tidings is' = tidings' deliveries/s divided by the contender's; "
         "'of floor' = the contender's share of the bare asyncio.Queue rate. "
         "Channels' layer runs once (it takes ~20 s at 1000 members)."
+    )
+    return 0
+
+
+def run_redis(args: argparse.Namespace) -> int:
+    return asyncio.run(_redis(args))
+
+
+async def _redis(args: argparse.Namespace) -> int:
+    from . import crossproc
+    from .peers import REDIS_LAYERS, PeerMissing
+
+    outcomes: list[crossproc.Outcome] = []
+    skipped: list[str] = []
+    with crossproc.redis_server(args.redis) as url:
+        print(
+            f"# cross-process benchmarks on one Redis ({url.split('@')[-1]}), "
+            f"python {platform.python_version()}",
+            flush=True,
+        )
+        for scenario in args.scenarios:
+            for kind in args.layers:
+                try:
+                    if scenario == "fanout":
+                        outcome = await crossproc.fanout(kind, url, args.members, args.sends)
+                    elif scenario == "groups":
+                        outcome = await crossproc.small_groups(kind, url, args.groups)
+                    else:
+                        outcome = await crossproc.point_to_point(kind, url)
+                except PeerMissing as exc:
+                    skipped.append(f"{kind}: {exc}")
+                    continue
+                outcomes.append(outcome)
+                print(
+                    f"  {scenario:<8} {REDIS_LAYERS[kind]:<26} {outcome.rate:>12,.0f} "
+                    f"{outcome.unit}  lost {outcome.lost}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    rows = []
+    for outcome in outcomes:
+        ours = next(
+            (o for o in outcomes if o.scenario == outcome.scenario and o.layer == "tidings"), None
+        )
+        ratio = f"{ours.rate / outcome.rate:.2f}x" if ours and outcome.rate else "-"
+        flag = "MISSING" if outcome.lost > 0 else ("DUP" if outcome.duplicates else "ok")
+        rows.append(
+            [
+                outcome.scenario,
+                REDIS_LAYERS[outcome.layer],
+                outcome.rate,
+                outcome.unit,
+                f"{outcome.percentile(50):.1f}",
+                f"{outcome.percentile(99):.1f}",
+                f"{outcome.received}/{outcome.expected}",
+                outcome.duplicates,
+                flag,
+                ratio,
+            ]
+        )
+    print(
+        table(
+            [
+                "scenario",
+                "layer",
+                "rate",
+                "unit",
+                "p50 ms",
+                "p99 ms",
+                "received",
+                "dup",
+                "check",
+                "tidings is",
+            ],
+            rows,
+        )
+    )
+    for line in skipped:
+        print(f"skipped {line}")
+    print(
+        "\n'tidings is' = tidings' rate divided by the layer's, in the same scenario and run. "
+        "MISSING = not received before the receivers saw 5 s without progress "
+        "(lost, or stalled that long)."
     )
     return 0

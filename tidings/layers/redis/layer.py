@@ -108,6 +108,7 @@ class RedisChannelLayer(BaseChannelLayer):
         self._expiry_ms = int(self.expiry * 1000)
         self._group_expiry_ms = int(self.group_expiry * 1000)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._multi = len(self.hosts) > 1
 
     # -- wire form -------------------------------------------------------------------
 
@@ -167,6 +168,11 @@ class RedisChannelLayer(BaseChannelLayer):
         return bool(await self._script(index, "send_channel", [self.keys.channel(channel)], args))
 
     async def _receive(self, channel: str) -> Frame:
+        if channel in self.hub.inboxes:  # a channel of ours already in use: the hot path
+            task = self.readers[0].task
+            if task is None or task.done() or task.get_loop().is_closed() or self._multi:
+                self._ensure_readers()
+            return await self.hub.get(channel)
         instance = instance_of(channel)
         if instance is None:
             return await self._receive_normal(channel)
@@ -248,7 +254,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
     async def publish_membership(self, group: str) -> None:
         """Write this process's member count for ``group`` to Redis (or remove it)."""
-        count = len(self.hub.group_members(group))
+        count = len(self.hub.groups.get(group, ()))
         if count == 0:
             await self._forget_member(group, member_of(self.instance))
             return

@@ -1,0 +1,246 @@
+"""Cross-process scenarios on one Redis: fan-out, many small groups, point-to-point.
+
+Every contender runs the same shape against the same Redis in the same run, with
+receivers in separate OS processes (``worker.py``). All loops are bounded in count and
+time; servers and clients stay on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from .peers import make_redis_layer
+
+
+@dataclass
+class Outcome:
+    """One contender's figures in one scenario."""
+
+    scenario: str
+    layer: str
+    rate: float
+    unit: str
+    expected: int
+    received: int
+    duplicates: int = 0
+    latencies: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def lost(self) -> int:
+        return self.expected - self.received
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+@contextmanager
+def redis_server(url: str | None) -> Iterator[str]:
+    """The given Redis URL, or a redis-server started on a free loopback port."""
+    if url:
+        yield url
+        return
+    binary = shutil.which("redis-server") or shutil.which("valkey-server")
+    if binary is None:
+        raise SystemExit(
+            "redis-server is not installed: apt-get install redis-server, or --redis URL"
+        )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    workdir = tempfile.mkdtemp(prefix="tidings-bench-")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+class Worker:
+    """A receiver process of ``tidings.bench.worker``."""
+
+    def __init__(self, *args: object) -> None:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tidings.bench.worker", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+
+    async def expect(self, tag: str, timeout: float = 120) -> Any:
+        return await asyncio.wait_for(asyncio.to_thread(self._read, tag), timeout)
+
+    def _read(self, tag: str) -> Any:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith(tag + " "):
+                return json.loads(line[len(tag) + 1 :])
+        err = self.process.stderr.read() if self.process.stderr else ""
+        raise RuntimeError(f"bench worker ended before {tag}: {err[-1500:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+
+
+async def _start(workers: list[Worker]) -> list[Any]:
+    try:
+        return [await w.expect("READY", 120) for w in workers]
+    except BaseException:
+        for w in workers:
+            w.stop()
+        raise
+
+
+async def _close(layer: Any) -> None:
+    for name in ("flush", "close_pools", "close"):
+        method = getattr(layer, name, None)
+        if method is not None:
+            with suppress(Exception):
+                await method()
+
+
+async def fanout(kind: str, url: str, members: int, sends: int, receivers: int = 2) -> Outcome:
+    """``sends`` group sends to ``members`` members spread over ``receivers`` processes."""
+    prefix = f"bf{secrets.token_hex(3)}"
+    share = members // receivers
+    workers = [Worker("members", kind, url, prefix, share, sends) for _ in range(receivers)]
+    await _start(workers)
+    layer = make_redis_layer(kind, url, prefix, capacity=1000)
+    try:
+        await asyncio.sleep(0.2)
+        start = time.time()
+        for n in range(sends):
+            await layer.group_send(
+                "bench", {"type": "bench.tick", "n": n, "t": time.time(), "payload": "x" * 32}
+            )
+        results = [await w.expect("RESULT", 120) for w in workers]
+    finally:
+        for w in workers:
+            w.stop()
+        await _close(layer)
+    received = sum(r["received"] for r in results)
+    last = max((r["last"] for r in results), default=start)
+    return Outcome(
+        "fan-out",
+        kind,
+        received / max(last - start, 1e-9),
+        "deliveries/s",
+        share * receivers * sends,
+        received,
+        sum(r["duplicates"] for r in results),
+        [x for r in results for x in r["latencies"]],
+    )
+
+
+async def small_groups(kind: str, url: str, groups: int, senders: int = 8) -> Outcome:
+    """``groups`` one-member groups over 2 processes; ``senders`` concurrent group_senders."""
+    prefix = f"bg{secrets.token_hex(3)}"
+    half = groups // 2
+    workers = [Worker("groups", kind, url, prefix, half, i * half) for i in range(2)]
+    await _start(workers)
+    layer = make_redis_layer(kind, url, prefix, capacity=1000)
+    try:
+        names = [f"g{i}" for i in range(half * 2)]
+
+        async def sender(part: list[str]) -> None:
+            for name in part:
+                await layer.group_send(name, {"type": "bench.one", "t": time.time()})
+
+        start = time.time()
+        await asyncio.gather(*(sender(names[i::senders]) for i in range(senders)))
+        elapsed = time.time() - start
+        results = [await w.expect("RESULT", 120) for w in workers]
+    finally:
+        for w in workers:
+            w.stop()
+        await _close(layer)
+    return Outcome(
+        "small groups",
+        kind,
+        len(names) / elapsed,
+        "group_sends/s",
+        len(names),
+        sum(r["received"] for r in results),
+    )
+
+
+async def point_to_point(kind: str, url: str, pairs: int = 20, trips: int = 100) -> Outcome:
+    """``pairs`` concurrent ping-pongs between this process and an echo process."""
+    prefix = f"bp{secrets.token_hex(3)}"
+    worker = Worker("echo", kind, url, prefix, pairs)
+    (targets,) = await _start([worker])
+    layer = make_redis_layer(kind, url, prefix, capacity=1000)
+    latencies: list[float] = []
+    received = 0
+    try:
+
+        async def pinger(target: str) -> None:
+            nonlocal received
+            mine = await layer.new_channel()
+            for _ in range(trips):
+                await layer.send(target, {"type": "ping", "t": time.time(), "reply": mine})
+                reply = await layer.receive(mine)
+                latencies.append(time.time() - reply["t"])
+                received += 1
+
+        start = time.time()
+        # One bound for the whole run, not a timer per message (that would tax every layer).
+        with suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(pinger(t) for t in targets)), 120)
+        elapsed = time.time() - start
+    finally:
+        worker.stop()
+        await _close(layer)
+    return Outcome(
+        "point-to-point",
+        kind,
+        received / elapsed,
+        "round trips/s",
+        pairs * trips,
+        received,
+        latencies=latencies,
+    )
