@@ -31,5 +31,8 @@ def make_redis_layer(kind: str, url: str, prefix: str, **options: Any) -> Any:
 
             return RedisPubSubChannelLayer(hosts=[url], prefix=prefix, **options)
     except ImportError as exc:
-        raise PeerMissing(f"{REDIS_LAYERS[kind]} needs {exc.name}: pip install 'tidings[bench]'")
+        raise PeerMissing(
+            f"{REDIS_LAYERS[kind]} needs {exc.name}: pip install 'tidings[bench]'"
+        ) from None
+
     raise ValueError(f"unknown layer {kind!r}; choose from {', '.join(REDIS_LAYERS)}")

@@ -37,7 +37,7 @@ async def until_idle(jobs: list[Any], progress: Any) -> None:
     tasks = [asyncio.ensure_future(job) for job in jobs]
     seen, still = -1, time.monotonic()
     while True:
-        done, pending = await asyncio.wait(tasks, timeout=0.5)
+        _, pending = await asyncio.wait(tasks, timeout=0.5)
         if not pending:
             return
         now = progress()
