@@ -1,0 +1,104 @@
+"""Each Lua script on its own, against the real redis-server (see keys.py for the layout)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis.asyncio as aioredis
+
+from tidings.layers.redis.connection import Script
+from tidings.layers.redis.keys import DEADLINE_DIGITS, Keys, split_entry
+
+
+@pytest.fixture
+async def client(redis_server):
+    client = aioredis.Redis.from_url(redis_server.url)
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+async def test_send_channel_honours_capacity_and_reclaims_expired_room(client):
+    script = Script("send_channel")
+    key = "s:chan:q"
+    assert await script(client, [key], [b"a", 60_000, 2]) == 1
+    assert await script(client, [key], [b"b", 60_000, 2]) == 1
+    assert await script(client, [key], [b"c", 60_000, 2]) == 0
+    entries = await client.lrange(key, 0, -1)
+    assert [e[DEADLINE_DIGITS:] for e in entries] == [b"a", b"b"]
+    assert 0 < await client.pttl(key) <= 60_000
+    # An entry whose deadline has passed does not count against capacity.
+    await client.delete(key)
+    await client.rpush(key, b"1".zfill(DEADLINE_DIGITS) + b"expired")
+    assert await script(client, [key], [b"new", 60_000, 1]) == 1
+    assert [e[DEADLINE_DIGITS:] for e in await client.lrange(key, 0, -1)] == [b"new"]
+
+
+async def test_send_inbox_refuses_a_full_inbox(client):
+    script = Script("send_inbox")
+    for body in (b"1", b"2"):
+        assert await script(client, ["s:inbox:x"], [body, 60_000, 2]) == 1
+    assert await script(client, ["s:inbox:x"], [b"3", 60_000, 2]) == 0
+    deadline, rest = split_entry((await client.lrange("s:inbox:x", 0, 0))[0])
+    assert rest == b"1" and deadline > 0
+
+
+async def test_group_add_sets_or_keeps_meta_and_expiry(client):
+    script = Script("group_add")
+    keys = ["s:group:g", "s:gmeta:g"]
+    await script(client, keys, ["inst!", 5000, 3, "set"])
+    await script(client, keys, ["inst!", 5000, 1, "keep"])
+    assert await client.hget("s:gmeta:g", "inst!") == b"3"
+    await script(client, keys, ["inst!", 5000, 4, "set"])
+    assert await client.hget("s:gmeta:g", "inst!") == b"4"
+    assert 0 < await client.pttl("s:group:g") <= 5000
+
+
+async def test_group_send_pushes_once_per_live_process_and_counts(client):
+    k = Keys("s")
+    add, beat, send = Script("group_add"), Script("heartbeat"), Script("group_send")
+    group_keys = [k.group("g"), k.group_meta("g")]
+    await script_beat(beat, client, k, "live")
+    await add(client, group_keys, ["live!", 60_000, 3, "set"])
+    await add(client, group_keys, ["dead!", 60_000, 2, "set"])  # never beats
+    await add(client, group_keys, ["self!", 60_000, 5, "set"])  # the caller: skipped
+    await add(client, group_keys, ["worker.q", 60_000, 1, "set"])  # a normal channel, cap 1
+    args = [b"ENV", b"RAW", 60_000, 10, k.prefix, 15_000, 100, "self!"]
+    total, delivered, full, stale, processes = await send(client, [*group_keys, k.alive], args)
+    assert (total, delivered, full, stale, processes) == (6, 4, 0, 2, 1)
+    assert [e[DEADLINE_DIGITS:] for e in await client.lrange(k.inbox("live"), 0, -1)] == [b"ENV"]
+    assert await client.llen(k.inbox("dead")) == 0
+    assert [e[DEADLINE_DIGITS:] for e in await client.lrange(k.channel("worker.q"), 0, -1)] == [
+        b"RAW"
+    ]
+    # worker.q is full now (capacity 1): the next send counts it as dropped, pushes the rest
+    total, delivered, full, stale, _ = await send(client, [*group_keys, k.alive], args)
+    assert (total, delivered, full, stale) == (6, 3, 1, 2)
+
+
+async def test_group_send_trims_expired_members(client):
+    k = Keys("s")
+    add, send = Script("group_add"), Script("group_send")
+    await add(client, [k.group("g"), k.group_meta("g")], ["worker.q", 50, 5, "set"])
+    await client.persist(k.group("g"))
+    await asyncio.sleep(0.1)
+    args = [b"E", b"R", 60_000, 10, k.prefix, 15_000, 100, "nobody!"]
+    result = await send(client, [k.group("g"), k.group_meta("g"), k.alive], args)
+    assert result[0] == 0 and await client.zcard(k.group("g")) == 0
+
+
+async def test_heartbeat_keeps_one_epoch_until_the_data_is_lost(client):
+    k = Keys("s")
+    beat = Script("heartbeat")
+    now1, epoch1 = await beat(client, [k.alive, k.epoch], ["i", 600_000, "first"])
+    _, epoch2 = await beat(client, [k.alive, k.epoch], ["i", 600_000, "second"])
+    assert epoch1 == epoch2 == b"first" and now1 > 1_600_000_000_000
+    await client.flushdb()
+    _, epoch3 = await beat(client, [k.alive, k.epoch], ["i", 600_000, "third"])
+    assert epoch3 == b"third"
+    assert await client.zscore(k.alive, "i") is not None
+
+
+async def script_beat(beat: Script, client, k: Keys, instance: str) -> None:
+    await beat(client, [k.alive, k.epoch], [instance, 600_000, "e"])
