@@ -1,0 +1,127 @@
+"""A consumer is an ASGI app whose events, from the client or the layer, go to methods.
+
+``{"type": "chat.message"}`` calls ``chat_message``. Each connection gets its own
+instance, its own channel on the layer (``self.channel_name``) and runs one dispatch
+loop over two sources: the ASGI ``receive`` and the layer's ``receive``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync, sync_to_async
+
+from ..config import get_channel_layer
+from ..exceptions import NoHandler
+from ..rules.handlers import handler_name
+from ..types import ASGIApp, Message, Receive, Scope, Send
+
+
+class StopConsumer(Exception):
+    """Raised by a handler to end the consumer's dispatch loop."""
+
+
+class AcceptConnection(Exception):
+    """Raised in ``connect`` to accept the WebSocket."""
+
+
+class DenyConnection(Exception):
+    """Raised in ``connect`` to refuse the WebSocket."""
+
+
+class AsyncConsumer:
+    """The dispatch loop: every event is routed to the method its ``type`` names."""
+
+    channel_layer_alias: str | None = "default"
+    scope: Scope
+    channel_layer: Any
+    channel_name: str | None
+    base_send: Send
+
+    def __init__(self, **initkwargs: Any) -> None:
+        for key, value in initkwargs.items():
+            setattr(self, key, value)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = None
+        self.channel_name = None
+        sources: list[Callable[[], Awaitable[Message]]] = [receive]
+        if self.channel_layer_alias is not None:
+            self.channel_layer = get_channel_layer(self.channel_layer_alias)
+            if self.channel_layer is not None:
+                self.channel_name = await self.channel_layer.new_channel()
+                sources.append(functools.partial(self.channel_layer.receive, self.channel_name))
+        with contextlib.suppress(StopConsumer):
+            await dispatch_many(sources, self.dispatch)
+
+    async def dispatch(self, message: Message) -> None:
+        """Call the handler named by ``message["type"]``."""
+        await self._handler(message)(message)
+
+    def _handler(self, message: Message) -> Callable[[Message], Any]:
+        name = handler_name(message)
+        handler = getattr(self, name, None)
+        if handler is None:
+            raise NoHandler(
+                f"{type(self).__name__} has no method {name}() for message type "
+                f"{message.get('type')!r}; add 'def {name}(self, event)' to handle it."
+            )
+        return handler  # type: ignore[no-any-return]
+
+    async def send(self, message: Message) -> None:
+        """Send an ASGI event to the client."""
+        await self.base_send(message)
+
+    @classmethod
+    def as_asgi(cls, **initkwargs: Any) -> ASGIApp:
+        """An ASGI app that makes a new consumer per connection."""
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            consumer = cls(**initkwargs)
+            await consumer(scope, receive, send)
+
+        app.consumer_class = cls  # type: ignore[attr-defined]
+        app.consumer_initkwargs = initkwargs  # type: ignore[attr-defined]
+        functools.update_wrapper(app, cls, updated=())
+        return app
+
+
+class SyncConsumer(AsyncConsumer):
+    """Handlers are plain functions, run in a worker thread one at a time."""
+
+    async def dispatch(self, message: Message) -> None:
+        handler = self._handler(message)
+        await sync_to_async(handler, thread_sensitive=False)(message)
+
+    def send(self, message: Message) -> None:  # type: ignore[override]
+        """Send an ASGI event to the client (from the handler's thread)."""
+        async_to_sync(self.base_send)(message)
+
+
+async def dispatch_many(
+    sources: list[Callable[[], Awaitable[Message]]],
+    dispatch: Callable[[Message], Awaitable[None]],
+) -> None:
+    """Wait on every source at once and dispatch what arrives, in order, until stopped.
+
+    On exit the pending receives are cancelled; layer receives are cancellation-safe,
+    so nothing addressed to this consumer is lost by closing it.
+    """
+    tasks = [asyncio.ensure_future(source()) for source in sources]
+    try:
+        while True:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for i, task in enumerate(tasks):
+                if task.done():
+                    await dispatch(task.result())
+                    tasks[i] = asyncio.ensure_future(sources[i]())
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,154 @@
+"""Routing for plain ASGI apps: by protocol, by URL path, and an Origin check.
+
+application = ProtocolTypeRouter({
+    "http": http_app,
+    "websocket": AllowedHostsOriginValidator(URLRouter([
+        path("ws/chat/<str:room_name>/", ChatConsumer.as_asgi()),
+    ])),
+})
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .rules.origins import origin_allowed
+from .rules.routes import PathPattern, compile_path
+from .types import ASGIApp, Receive, Scope, Send
+
+logger = logging.getLogger("tidings.routing")
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One URL pattern and the app it leads to."""
+
+    pattern: PathPattern
+    app: ASGIApp
+    name: str | None = None
+
+
+def path(pattern: str, app: ASGIApp, name: str | None = None) -> Route:
+    """A route: ``path("chat/<str:room>/", ChatConsumer.as_asgi())``."""
+    return Route(compile_path(pattern), app, name)
+
+
+class ProtocolTypeRouter:
+    """Sends each connection to the app for its scope type (``http``, ``websocket``...)."""
+
+    def __init__(self, application_mapping: Mapping[str, ASGIApp]) -> None:
+        self.application_mapping = dict(application_mapping)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = self.application_mapping.get(scope["type"])
+        if app is None:
+            if scope["type"] == "lifespan":
+                await _lifespan_ok(receive, send)
+                return
+            raise ValueError(
+                f"No application configured for scope type {scope['type']!r}; "
+                f"the router knows {', '.join(self.application_mapping)}."
+            )
+        await app(scope, receive, send)
+
+
+class URLRouter:
+    """Matches the path against routes in order; the first match gets the connection.
+
+    ``scope["url_route"]["kwargs"]`` holds the matched parameters. Routes whose app is
+    itself a ``URLRouter`` match a prefix and pass the rest of the path on.
+    """
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = list(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        current = scope.get("path_remaining", scope.get("path", "/")).lstrip("/")
+        for route in self.routes:
+            nested = isinstance(route.app, URLRouter)
+            found = route.pattern.match(current, prefix=nested)
+            if found is None:
+                continue
+            kwargs, rest = found
+            outer = scope.get("url_route", {"args": (), "kwargs": {}})
+            inner = dict(scope)
+            inner["url_route"] = {"args": outer["args"], "kwargs": {**outer["kwargs"], **kwargs}}
+            if nested:
+                inner["path_remaining"] = rest
+            await route.app(inner, receive, send)
+            return
+        logger.info("No route for %s %s", scope.get("type"), scope.get("path"))
+        await _not_found(scope, receive, send)
+
+
+class OriginValidator:
+    """Refuses WebSockets whose ``Origin`` header matches none of ``allowed_origins``."""
+
+    def __init__(self, application: ASGIApp, allowed_origins: Iterable[str]) -> None:
+        self.application = application
+        self.allowed_origins = list(allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            origin = None
+            for key, value in scope.get("headers", ()):
+                if key.lower() == b"origin":
+                    origin = value.decode("latin-1")
+            if not origin_allowed(origin, self.allowed_origins):
+                logger.warning("Refused WebSocket from origin %r", origin)
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 403})
+                return
+        await self.application(scope, receive, send)
+
+
+def AllowedHostsOriginValidator(
+    application: ASGIApp, allowed_hosts: Iterable[str] | None = None
+) -> OriginValidator:
+    """OriginValidator over ``allowed_hosts``: Django's ``ALLOWED_HOSTS`` when configured,
+    else the given list, else localhost only."""
+    if allowed_hosts is None:
+        allowed_hosts = _django_allowed_hosts() or DEFAULT_ALLOWED_HOSTS
+    return OriginValidator(application, allowed_hosts)
+
+
+def _django_allowed_hosts() -> list[str] | None:
+    try:
+        from django.conf import settings
+    except ImportError:
+        return None
+    if not settings.configured:
+        return None
+    hosts = list(getattr(settings, "ALLOWED_HOSTS", []))
+    if settings.DEBUG and not hosts:
+        return list(DEFAULT_ALLOWED_HOSTS)
+    return hosts
+
+
+async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.close", "code": 4404})
+    elif scope["type"] == "http":
+        body = f"No route for {scope.get('path')}".encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 404,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan_ok(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
