@@ -187,7 +187,10 @@ async def test_unknown_path_closes_the_socket_with_4404():
     ("origin", "accepted"),
     [(b"http://localhost:8000", True), (b"http://evil.example", False), (None, False)],
 )
-async def test_allowed_hosts_origin_validator(origin, accepted):
+async def test_allowed_hosts_origin_validator(origin, accepted, monkeypatch):
+    from tidings import routing
+
+    monkeypatch.setattr(routing, "_django_allowed_hosts", lambda: None)  # no Django here
     app = AllowedHostsOriginValidator(URLRouter([path("e/", Echo.as_asgi())]))
     headers = [(b"origin", origin)] if origin else []
     sock = Socket(app, "/e/", headers=headers)

@@ -1,0 +1,191 @@
+"""The demo in a real browser: Debian's Chromium driven by Playwright, servers on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ..servers import free_port
+
+pytestmark = pytest.mark.timeout(120)
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class Demo:
+    def __init__(self, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tidings.cli", "demo", "--port", str(self.port), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/", timeout=1).read()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise AssertionError(f"demo exited: {self.process.stdout.read()}") from None
+                time.sleep(0.2)
+        raise AssertionError("demo did not answer in 30s")
+
+    def post(self, body: bytes | None) -> tuple[int, dict]:
+        request = urllib.request.Request(self.url + "/ingest", data=body or b"", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM):
+        pytest.fail("Chromium is missing: ./scripts/test installs it (apt-get install chromium).")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_pages(browser, url: str, count: int) -> list:
+    pages = []
+    for _ in range(count):
+        page = browser.new_page(viewport={"width": 900, "height": 600})
+        page.goto(url)
+        page.wait_for_function("document.getElementById('state').textContent === 'connected'")
+        page.wait_for_function("window.socketPid !== undefined")  # the server said hello
+        pages.append(page)
+    return pages
+
+
+def wait_for_chart(page, values: list) -> None:
+    page.wait_for_function(
+        "(want) => JSON.stringify(window.chartData) === JSON.stringify(want)",
+        arg=values,
+        timeout=10_000,
+    )
+
+
+def test_ingest_redraws_every_open_page(browser):
+    demo = Demo()
+    try:
+        pages = open_pages(browser, demo.url + "/", 2)
+        status, report = demo.post(json.dumps({"data": [3, 1, 4, 1, 5, 9, 2]}).encode())
+        assert status == 200
+        assert (report["members"], report["delivered"], report["dropped"]) == (2, 2, 0)
+        for n, page in enumerate(pages):
+            wait_for_chart(page, [3, 1, 4, 1, 5, 9, 2])
+            page.screenshot(path=str(ARTIFACTS / f"dashboard-page{n + 1}.png"))
+        status, random_report = demo.post(None)
+        assert status == 200 and len(random_report["data"]) == 7
+        for page in pages:
+            wait_for_chart(page, random_report["data"])
+    finally:
+        demo.stop()
+
+
+def test_bad_ingest_gets_400_with_what_is_expected(browser):
+    demo = Demo()
+    try:
+        for body, words in [
+            (b"not json", "not JSON"),
+            (b'{"data": [1, 2]}', "7 numbers"),
+            (b'{"data": [1, 2, 3, "x", 5, 6, 7]}', "Thursday"),
+            (b'{"values": []}', "no 'data' key"),
+        ]:
+            status, content = demo.post(body)
+            assert status == 400 and words in content["error"], content
+    finally:
+        demo.stop()
+
+
+def test_page_reconnects_by_itself_when_the_socket_drops(browser):
+    demo = Demo()
+    try:
+        (page,) = open_pages(browser, demo.url + "/", 1)
+        page.evaluate("window.currentSocket.close()")
+        page.wait_for_function("document.getElementById('state').textContent === 'disconnected'")
+        page.wait_for_function(
+            "document.getElementById('state').textContent === 'connected'", timeout=10_000
+        )
+        status, report = demo.post(json.dumps({"data": [7, 6, 5, 4, 3, 2, 1]}).encode())
+        assert status == 200 and report["delivered"] == 1
+        wait_for_chart(page, [7, 6, 5, 4, 3, 2, 1])
+        page.screenshot(path=str(ARTIFACTS / "dashboard-reconnected.png"))
+    finally:
+        demo.stop()
+
+
+def test_chat_message_typed_in_one_page_appears_in_the_other(browser):
+    demo = Demo()
+    try:
+        pages = []
+        for _ in range(2):
+            page = browser.new_page()
+            page.goto(demo.url + "/chat/lobby/")
+            page.wait_for_function("document.getElementById('state').textContent === 'connected'")
+            pages.append(page)
+        pages[0].fill("#message", "hello from page one")
+        pages[0].press("#message", "Enter")
+        for page in pages:
+            page.wait_for_function(
+                "document.getElementById('log').textContent.includes('hello from page one')"
+            )
+        pages[1].screenshot(path=str(ARTIFACTS / "chat-page2.png"))
+    finally:
+        demo.stop()
+
+
+def test_two_workers_on_redis_share_broadcasts(browser, redis_server):
+    demo = Demo("--redis", redis_server.url, "--workers", "2")
+    try:
+        pages = open_pages(browser, demo.url + "/", 2)
+        for _ in range(10):  # the kernel picks the worker: open pages until both are used
+            pids = {page.evaluate("window.socketPid") for page in pages}
+            if len(pids) == 2:
+                break
+            pages += open_pages(browser, demo.url + "/", 1)
+        assert len(pids) == 2, f"all pages landed on one worker: {pids}"
+        values = [10, 20, 30, 40, 50, 60, 70]
+        status, report = demo.post(json.dumps({"data": values}).encode())
+        assert status == 200 and report["members"] == len(pages), (report, len(pages), pids)
+        for page in pages:
+            wait_for_chart(page, values)
+        pages[0].screenshot(path=str(ARTIFACTS / "dashboard-redis-worker.png"))
+    finally:
+        demo.stop()

@@ -1,0 +1,43 @@
+"""The demo's consumers: the seed dashboard's IndexConsumer and the seed ChatConsumer."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from ..consumers import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+
+
+class IndexConsumer(AsyncJsonWebsocketConsumer):
+    """Every open dashboard page: joins ``index``, redraws on ``websocket.ingest``."""
+
+    groups = ["index"]  # noqa: RUF012 - Channels' API
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.send_json({"type": "hello", "pid": os.getpid()})
+
+    async def websocket_ingest(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """A chat room per URL: what one page types, every page in the room shows."""
+
+    async def connect(self) -> None:
+        self.room_group_name = f"chat_{self.scope['url_route']['kwargs']['room_name']}"
+        await self.channel_layer.group_add(self.room_group_name, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        message = json.loads(text_data or "{}").get("message", "")
+        await self.channel_layer.group_send(
+            self.room_group_name, {"type": "chat_message", "message": str(message)[:2000]}
+        )
+
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps({"message": event["message"], "pid": os.getpid()}))

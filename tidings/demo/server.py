@@ -1,0 +1,48 @@
+"""``tidings demo``: serve the dashboard with uvicorn on the in-memory layer or Redis."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = subparsers.add_parser(
+        "demo", help="the live dashboard: POST /ingest redraws every open page"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--redis", metavar="URL", help="use RedisChannelLayer at URL")
+    demo.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    demo.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError:
+        raise SystemExit("tidings demo needs uvicorn: pip install 'tidings[server]'") from None
+    if args.workers > 1 and not args.redis:
+        raise SystemExit(
+            "--workers > 1 needs --redis URL: the in-memory layer lives in one process, so "
+            "pages on different workers would not see each other's broadcasts."
+        )
+    os.environ["TIDINGS_URL"] = args.redis or "memory://"
+    print(
+        f"tidings demo on http://{args.host}:{args.port}/  (layer: "
+        f"{'redis' if args.redis else 'memory'}, workers: {args.workers})"
+    )
+    print(
+        f"  broadcast: curl -X POST http://{args.host}:{args.port}/ingest "
+        "-d '{\"data\": [1, 2, 3, 4, 5, 6, 7]}'"
+    )
+    uvicorn.run(
+        "tidings.demo.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        ws="websockets-sansio",
+    )
+    return 0
