@@ -1,95 +1,39 @@
-"""Real servers for tests: redis-server on free loopback ports, started and stopped here."""
+"""Real servers for tests, and waiting for processes the tests start."""
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
-import tempfile
 import time
-from dataclasses import dataclass, field
+import urllib.request
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class RedisServer:
-    port: int
-    args: list[str] = field(default_factory=list)
-    process: subprocess.Popen[bytes] | None = None
-    workdir: str = ""
-    scheme: str = "redis"
-
-    @property
-    def url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        binary = shutil.which("redis-server") or shutil.which("valkey-server")
-        if binary is None:
-            pytest.fail(
-                "redis-server is not installed; run ./scripts/test (it installs it with "
-                "apt-get) or apt-get install redis-server."
-            )
-        if not self.workdir:
-            self.workdir = tempfile.mkdtemp(prefix="tidings-redis-")
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.workdir,
-                "--protected-mode",
-                "yes",
-                *self.args,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.wait_ready()
-        return self
-
-    def wait_ready(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                pytest.fail(f"redis-server exited with {self.process.returncode} on start")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail(f"redis-server did not listen on 127.0.0.1:{self.port} in {timeout}s")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+from tidings.bench.servers import RedisServer, ServerError, free_port
 
 
 def start_redis(*args: str, port: int | None = None) -> RedisServer:
-    return RedisServer(port or free_port(), list(args)).start()
+    """A started redis-server; a missing binary fails the test with the fix."""
+    try:
+        return RedisServer(port or free_port(), list(args)).start()
+    except ServerError as exc:
+        pytest.fail(str(exc))
 
 
-__all__ = ["RedisServer", "free_port", "start_redis"]
+def wait_http(url: str, process: subprocess.Popen[str], seconds: float = 30) -> None:
+    """Wait until ``url`` answers; fail with the process's output if it exits first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            if process.poll() is not None:
+                output = process.stdout.read() if process.stdout else ""
+                raise AssertionError(f"server exited: {output}") from None
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {seconds}s")
+
+
+__all__ = ["RedisServer", "free_port", "start_redis", "wait_http"]

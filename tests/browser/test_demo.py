@@ -7,13 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from ..servers import free_port
+from ..servers import free_port, wait_http
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,16 +42,7 @@ class Demo:
             text=True,
             env=env,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/", timeout=1).read()
-                return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise AssertionError(f"demo exited: {self.process.stdout.read()}") from None
-                time.sleep(0.2)
-        raise AssertionError("demo did not answer in 30s")
+        wait_http(self.url + "/", self.process)
 
     def post(self, body: bytes | None) -> tuple[int, dict]:
         request = urllib.request.Request(self.url + "/ingest", data=body or b"", method="POST")

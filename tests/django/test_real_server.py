@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,7 +16,7 @@ websockets = pytest.importorskip("websockets")
 pytest.importorskip("uvicorn")
 pytest.importorskip("channels")
 
-from ..servers import free_port  # noqa: E402
+from ..servers import free_port, wait_http  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,16 +56,7 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.http("/ingest/"), timeout=1).read()
-                return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise AssertionError(self.process.stdout.read()) from None
-                time.sleep(0.2)
-        raise AssertionError("uvicorn did not start")
+        wait_http(self.http("/ingest/"), self.process)
 
     def http(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -11,11 +11,8 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -23,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .peers import make_redis_layer
+from .servers import RedisServer, ServerError
 
 
 @dataclass
@@ -56,43 +54,14 @@ def redis_server(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    binary = shutil.which("redis-server") or shutil.which("valkey-server")
-    if binary is None:
-        raise SystemExit(
-            "redis-server is not installed: apt-get install redis-server, or --redis URL"
-        )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    workdir = tempfile.mkdtemp(prefix="tidings-bench-")
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        server = RedisServer().start()
+    except ServerError as exc:
+        raise SystemExit(f"{exc} Or pass --redis URL.") from None
+    try:
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.stop()
 
 
 class Worker:
