@@ -166,8 +166,8 @@ async def _redis(args: argparse.Namespace) -> int:
                 REDIS_LAYERS[outcome.layer],
                 outcome.rate,
                 outcome.unit,
-                f"{outcome.percentile(50):.1f}",
-                f"{outcome.percentile(99):.1f}",
+                _ms(outcome.percentile(50)),
+                _ms(outcome.percentile(99)),
                 f"{outcome.received}/{outcome.expected}",
                 outcome.duplicates,
                 flag,
@@ -199,3 +199,7 @@ async def _redis(args: argparse.Namespace) -> int:
         "(lost, or stalled that long)."
     )
     return 0
+
+
+def _ms(value: float) -> str:
+    return "-" if value != value else f"{value:.1f}"  # NaN: the scenario has no latencies
