@@ -1,204 +1,117 @@
-"""``tidings bench ...``: run benchmark scenarios side by side and print ratios."""
+"""``tidings bench``: every scenario side by side, a table of ratios, optionally a plot."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import platform
-import sys
 from typing import Any
 
-from .fanout import FanoutResult, bare_queue, layer_fanout
 from .report import table
+from .results import Outcome
+from .run import FULL, QUICK, SCENARIOS, run_steps, steps
 
 
 def add_parser(subparsers: Any) -> None:
-    bench = subparsers.add_parser("bench", help="run benchmarks against peer layers")
-    scenarios = bench.add_subparsers(dest="scenario", required=True)
-    fanout = scenarios.add_parser(
-        "fanout", help="in-process fan-out: tidings vs Channels' in-memory layer vs a bare queue"
+    bench = subparsers.add_parser(
+        "bench",
+        help="benchmarks: tidings vs Channels' in-memory layer and channels_redis, one run",
     )
-    fanout.add_argument("--members", type=int, nargs="+", default=[1000])
-    fanout.add_argument("--sends", type=int, default=50)
-    fanout.add_argument("--repeat", type=int, default=3, help="runs per contender; best kept")
-    fanout.add_argument("--timeout", type=float, default=120.0, help="seconds per run at most")
-    fanout.set_defaults(func=run_fanout)
-
-    redis = scenarios.add_parser(
-        "redis", help="cross-process: tidings vs channels_redis core and pubsub on one Redis"
-    )
-    redis.add_argument("--redis", help="Redis URL to use (default: start a redis-server here)")
-    redis.add_argument("--members", type=int, default=1000)
-    redis.add_argument("--sends", type=int, default=50)
-    redis.add_argument("--groups", type=int, default=10_000)
-    redis.add_argument("--layers", nargs="+", default=["tidings", "core", "pubsub"])
-    redis.add_argument(
-        "--scenarios",
+    bench.add_argument("--quick", action="store_true", help="small sizes: under two minutes")
+    bench.add_argument("--plot", metavar="PNG", help="draw the fan-out curves (matplotlib)")
+    bench.add_argument("--redis", metavar="URL", help="Redis to use (default: start one here)")
+    bench.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
+    bench.add_argument(
+        "--layers",
         nargs="+",
-        default=["fanout", "groups", "p2p"],
-        choices=["fanout", "groups", "p2p"],
+        choices=["tidings", "core", "pubsub"],
+        default=["tidings", "core", "pubsub"],
+        help="Redis layers to compare",
     )
-    redis.set_defaults(func=run_redis)
+    bench.set_defaults(func=run)
 
 
-def run_fanout(args: argparse.Namespace) -> int:
-    return asyncio.run(_fanout(args))
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
 
 
-async def _fanout(args: argparse.Namespace) -> int:
-    from ..layers.memory import MemoryChannelLayer
+async def _run(args: argparse.Namespace) -> int:
+    from .crossproc import redis_server
 
-    try:
-        from channels.layers import InMemoryChannelLayer
-    except ImportError:
-        InMemoryChannelLayer = None
-
-    print(f"# in-process fan-out, {args.sends} group sends, best of {args.repeat}")
-    print(f"# python {platform.python_version()}, {platform.machine()}", flush=True)
-    rows = []
-    for members in args.members:
-        best: dict[str, FanoutResult] = {}
-
-        def keep(
-            result: FanoutResult, best: dict[str, FanoutResult] = best, members: int = members
-        ) -> None:
-            old = best.get(result.name)
-            if old is None or result.rate > old.rate:
-                best[result.name] = result
-            print(
-                f"  {members} members  {result.name:<28} {result.rate:>12,.0f} deliveries/s"
-                f"  lost {result.lost}",
-                file=sys.stderr,
-                flush=True,
-            )
-
-        for _ in range(args.repeat):  # interleaved, so machine noise hits all alike
-            keep(await bare_queue(members, args.sends, args.timeout))
-            keep(
-                await layer_fanout(
-                    "tidings MemoryChannelLayer",
-                    MemoryChannelLayer(capacity=max(100, args.sends)),
-                    members,
-                    args.sends,
-                    args.timeout,
-                )
-            )
-        if InMemoryChannelLayer is not None:
-            keep(
-                await layer_fanout(
-                    "channels InMemoryChannelLayer",
-                    InMemoryChannelLayer(capacity=max(100, args.sends)),
-                    members,
-                    args.sends,
-                    args.timeout,
-                )
-            )
-        ours = best["tidings MemoryChannelLayer"].rate
-        for result in best.values():
-            rows.append(
-                [
-                    members,
-                    result.name,
-                    result.rate,
-                    result.lost,
-                    f"{ours / result.rate:.2f}x" if result.rate else "-",
-                    f"{result.rate / best['asyncio.Queue floor'].rate:.2f}",
-                ]
-            )
-        if InMemoryChannelLayer is None:
-            rows.append(
-                [members, "channels InMemoryChannelLayer", "skipped (not installed)", "", "", ""]
-            )
-    print(table(["members", "contender", "deliveries/s", "lost", "tidings is", "of floor"], rows))
+    plan = QUICK if args.quick else FULL
+    needs_redis = set(args.scenarios) - {"inproc"}
     print(
-        "\n'tidings is' = tidings' deliveries/s divided by the contender's; "
-        "'of floor' = the contender's share of the bare asyncio.Queue rate. "
-        "Channels' layer runs once (it takes ~20 s at 1000 members)."
+        f"# tidings bench{' --quick' if args.quick else ''}: python "
+        f"{platform.python_version()}, {platform.machine()}",
+        flush=True,
     )
+    if needs_redis:
+        with redis_server(args.redis) as url:
+            outcomes, skipped = await run_steps(plan, steps(plan, url, args.layers, args.scenarios))
+    else:
+        outcomes, skipped = await run_steps(plan, steps(plan, "", args.layers, args.scenarios))
+    print(render(outcomes))
+    for line in skipped:
+        print(f"skipped: {line}")
+    print(
+        "\n'tidings is' = tidings' rate / the contender's, same scenario and size, same run. "
+        "check: MISSING = not received before the receivers saw no progress for a while "
+        "(lost, or stalled that long); DUP = delivered twice; partial = stopped at the time "
+        "bound (the rate is what arrived). WebSocket e2e: p50/p99 are per broadcast, "
+        "group_send to the last client's receipt; rate is paced by the broadcast interval."
+    )
+    if args.plot:
+        from .plot import plot
+
+        plot(outcomes, args.plot)
+        print(f"plot written to {args.plot}")
     return 0
 
 
-def run_redis(args: argparse.Namespace) -> int:
-    return asyncio.run(_redis(args))
-
-
-async def _redis(args: argparse.Namespace) -> int:
-    from . import crossproc
-    from .peers import REDIS_LAYERS, PeerMissing
-
-    outcomes: list[crossproc.Outcome] = []
-    skipped: list[str] = []
-    with crossproc.redis_server(args.redis) as url:
-        print(
-            f"# cross-process benchmarks on one Redis ({url.split('@')[-1]}), "
-            f"python {platform.python_version()}",
-            flush=True,
-        )
-        for scenario in args.scenarios:
-            for kind in args.layers:
-                try:
-                    if scenario == "fanout":
-                        outcome = await crossproc.fanout(kind, url, args.members, args.sends)
-                    elif scenario == "groups":
-                        outcome = await crossproc.small_groups(kind, url, args.groups)
-                    else:
-                        outcome = await crossproc.point_to_point(kind, url)
-                except PeerMissing as exc:
-                    skipped.append(f"{kind}: {exc}")
-                    continue
-                outcomes.append(outcome)
-                print(
-                    f"  {scenario:<8} {REDIS_LAYERS[kind]:<26} {outcome.rate:>12,.0f} "
-                    f"{outcome.unit}  lost {outcome.lost}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+def render(outcomes: list[Outcome]) -> str:
     rows = []
-    for outcome in outcomes:
+    for o in outcomes:
         ours = next(
-            (o for o in outcomes if o.scenario == outcome.scenario and o.layer == "tidings"), None
+            (
+                x
+                for x in outcomes
+                if x.scenario == o.scenario and x.size == o.size and x.layer.startswith("tidings")
+            ),
+            None,
         )
-        ratio = f"{ours.rate / outcome.rate:.2f}x" if ours and outcome.rate else "-"
-        flag = "MISSING" if outcome.lost > 0 else ("DUP" if outcome.duplicates else "ok")
+        ratio = f"{ours.rate / o.rate:.2f}x" if ours is not None and o.rate else "-"
+        cpu = f"{o.cpu_per_1000:.3f}" if o.cpu_per_1000 is not None else "-"
         rows.append(
             [
-                outcome.scenario,
-                REDIS_LAYERS[outcome.layer],
-                outcome.rate,
-                outcome.unit,
-                _ms(outcome.percentile(50)),
-                _ms(outcome.percentile(99)),
-                f"{outcome.received}/{outcome.expected}",
-                outcome.duplicates,
-                flag,
+                o.scenario,
+                o.size,
+                o.layer,
+                o.rate,
+                o.unit,
+                _ms(o.percentile(50)),
+                _ms(o.percentile(99)),
+                f"{o.received}/{o.expected}",
+                o.check,
+                cpu,
                 ratio,
             ]
         )
-    print(
-        table(
-            [
-                "scenario",
-                "layer",
-                "rate",
-                "unit",
-                "p50 ms",
-                "p99 ms",
-                "received",
-                "dup",
-                "check",
-                "tidings is",
-            ],
-            rows,
-        )
+    return table(
+        [
+            "scenario",
+            "size",
+            "layer",
+            "rate",
+            "unit",
+            "p50 ms",
+            "p99 ms",
+            "received",
+            "check",
+            "CPU s/1k",
+            "tidings is",
+        ],
+        rows,
     )
-    for line in skipped:
-        print(f"skipped {line}")
-    print(
-        "\n'tidings is' = tidings' rate divided by the layer's, in the same scenario and run. "
-        "MISSING = not received before the receivers saw 5 s without progress "
-        "(lost, or stalled that long)."
-    )
-    return 0
 
 
 def _ms(value: float) -> str:

@@ -16,36 +16,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from typing import Any
 
-from .peers import make_redis_layer
+from .peers import REDIS_LAYERS, make_redis_layer
+from .results import Outcome
 from .servers import RedisServer, ServerError
-
-
-@dataclass
-class Outcome:
-    """One contender's figures in one scenario."""
-
-    scenario: str
-    layer: str
-    rate: float
-    unit: str
-    expected: int
-    received: int
-    duplicates: int = 0
-    latencies: list[float] = field(default_factory=list)
-    note: str = ""
-
-    @property
-    def lost(self) -> int:
-        return self.expected - self.received
-
-    def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
 
 @contextmanager
@@ -134,8 +109,9 @@ async def fanout(kind: str, url: str, members: int, sends: int, receivers: int =
     received = sum(r["received"] for r in results)
     last = max((r["last"] for r in results), default=start)
     return Outcome(
-        "fan-out",
-        kind,
+        "cross-process fan-out",
+        REDIS_LAYERS[kind],
+        share * receivers,
         received / max(last - start, 1e-9),
         "deliveries/s",
         share * receivers * sends,
@@ -169,7 +145,8 @@ async def small_groups(kind: str, url: str, groups: int, senders: int = 8) -> Ou
         await _close(layer)
     return Outcome(
         "small groups",
-        kind,
+        REDIS_LAYERS[kind],
+        len(names),
         len(names) / elapsed,
         "group_sends/s",
         len(names),
@@ -206,10 +183,41 @@ async def point_to_point(kind: str, url: str, pairs: int = 20, trips: int = 100)
         await _close(layer)
     return Outcome(
         "point-to-point",
-        kind,
+        REDIS_LAYERS[kind],
+        pairs,
         received / elapsed,
         "round trips/s",
         pairs * trips,
         received,
         latencies=latencies,
+    )
+
+
+async def worker_queue(kind: str, url: str, messages: int, receivers: int = 2) -> Outcome:
+    """One normal channel, ``receivers`` processes taking from it: each message once."""
+    prefix = f"bq{secrets.token_hex(3)}"
+    workers = [Worker("queue", kind, url, prefix) for _ in range(receivers)]
+    await _start(workers)
+    layer = make_redis_layer(kind, url, prefix, capacity=messages + 10)
+    try:
+        start = time.time()
+        for i in range(messages):
+            await layer.send("bench-jobs", {"type": "job", "i": i, "t": time.time()})
+        results = [await w.expect("RESULT", 120) for w in workers]
+    finally:
+        for w in workers:
+            w.stop()
+        await _close(layer)
+    ids = [i for r in results for i in r["ids"]]
+    last = max((r["last"] for r in results), default=start)
+    return Outcome(
+        "worker queue",
+        REDIS_LAYERS[kind],
+        receivers,
+        len(ids) / max(last - start, 1e-9),
+        "messages/s",
+        messages,
+        len(set(ids)),
+        len(ids) - len(set(ids)),
+        [x for r in results for x in r["latencies"]],
     )

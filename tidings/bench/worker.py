@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from typing import Any
 
 from .peers import make_redis_layer
 
-IDLE = 5.0
+IDLE = float(os.environ.get("TIDINGS_BENCH_IDLE", "5"))
 
 
 def say(tag: str, value: Any) -> None:
@@ -102,6 +103,25 @@ async def groups(layer: Any, n: int, offset: int) -> None:
     say("RESULT", {"received": got, "last": last})
 
 
+async def queue(layer: Any) -> None:
+    """Take jobs from the normal channel "bench-jobs" until it stays empty for IDLE."""
+    say("READY", 1)
+    ids: list[int] = []
+    latencies: list[float] = []
+    last = 0.0
+
+    async def take() -> None:
+        nonlocal last
+        while True:
+            message = await layer.receive("bench-jobs")
+            last = time.time()
+            ids.append(message["i"])
+            latencies.append(last - message["t"])
+
+    await until_idle([take()], lambda: len(ids))
+    say("RESULT", {"ids": ids, "latencies": latencies, "last": last})
+
+
 async def echo(layer: Any, n: int) -> None:
     channels = [await layer.new_channel() for _ in range(n)]
     say("READY", channels)
@@ -119,15 +139,66 @@ async def echo(layer: Any, n: int) -> None:
     say("RESULT", {})
 
 
+async def wsclients(url: str, n: int) -> None:
+    """``n`` WebSocket clients; per broadcast, when its last copy arrived."""
+    import websockets
+
+    sockets = []
+    for _ in range(n):
+        sockets.append(await websockets.connect(url, max_queue=None))
+    say("READY", n)
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    sent: dict[int, float] = {}
+    received = duplicates = 0
+    seen: set[tuple[int, int]] = set()
+    begin = 0.0
+
+    async def client(i: int, socket: Any) -> None:
+        nonlocal received, duplicates, begin
+        async for text in socket:
+            now = time.time()
+            body = json.loads(text)
+            n_ = body["n"]
+            if (i, n_) in seen:
+                duplicates += 1
+                continue
+            seen.add((i, n_))
+            received += 1
+            begin = begin or now
+            sent[n_] = body["t"]
+            first.setdefault(n_, now)
+            last[n_] = now
+
+    await until_idle([client(i, s) for i, s in enumerate(sockets)], lambda: received)
+    for socket in sockets:
+        with contextlib.suppress(Exception):
+            await socket.close()
+    say(
+        "RESULT",
+        {
+            "received": received,
+            "duplicates": duplicates,
+            "span": (max(last.values()) - begin) if last else 0.0,
+            "last_per_broadcast": [last[k] - sent[k] for k in sorted(last)],
+        },
+    )
+
+
 async def main(argv: list[str]) -> None:
     role, kind, url, prefix, *rest = argv
-    layer = make_redis_layer(kind, url, prefix, capacity=1000)
+    if role == "wsclients":
+        await wsclients(url, int(rest[0]))
+        return
+    layer = make_redis_layer(kind, url, prefix, capacity=100_000)
     if role == "members":
         await members(layer, int(rest[0]), int(rest[1]), "bench")
     elif role == "groups":
         await groups(layer, int(rest[0]), int(rest[1]))
     elif role == "echo":
         await echo(layer, int(rest[0]))
+    elif role == "queue":
+        await queue(layer)
     close = getattr(layer, "close_pools", None) or getattr(layer, "flush", None)
     if close is not None:
         with contextlib.suppress(Exception):

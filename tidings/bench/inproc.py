@@ -1,8 +1,9 @@
 """In-process fan-out: one sender, N members each received by its own task.
 
-Shape (the same for every contender): N receiver tasks each wait on their own
-channel; the sender makes ``sends`` group sends back to back; the clock runs
-from the first send until the last receiver has its last message.
+Shape (the same for every contender): N receiver tasks each wait on their own channel;
+the sender makes ``sends`` group sends back to back; the clock runs from the first send
+until the last receiver has its last message, or until ``timeout`` (then the rate is
+what arrived so far, marked partial).
 """
 
 from __future__ import annotations
@@ -11,32 +12,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
+from .results import Outcome
 
-@dataclass
-class FanoutResult:
-    """One contender's figures for one group size."""
-
-    name: str
-    members: int
-    sends: int
-    seconds: float
-    received: int
-    note: str = ""
-
-    @property
-    def expected(self) -> int:
-        return self.members * self.sends
-
-    @property
-    def rate(self) -> float:
-        return self.received / self.seconds if self.seconds else 0.0
-
-    @property
-    def lost(self) -> int:
-        return self.expected - self.received
+SCENARIO = "in-process fan-out"
 
 
 async def _run(
@@ -46,7 +26,7 @@ async def _run(
     receive: Callable[[Any], Awaitable[Any]],
     broadcast: Callable[[dict[str, Any]], Awaitable[Any]],
     timeout: float,
-) -> tuple[float, int]:
+) -> tuple[float, int, bool]:
     handles = await setup(members)
     counts = [0] * members
     done = asyncio.Event()
@@ -67,16 +47,34 @@ async def _run(
     start = time.perf_counter()
     for n in range(sends):
         await broadcast({"type": "bench.tick", "n": n, "payload": "x" * 32})
-    with contextlib.suppress(TimeoutError):
+    timed_out = False
+    try:
         await asyncio.wait_for(done.wait(), timeout)
+    except TimeoutError:
+        timed_out = True
     elapsed = time.perf_counter() - start
     for task in tasks:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return elapsed, sum(counts)
+    with contextlib.suppress(Exception):
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return elapsed, sum(counts), timed_out
 
 
-async def bare_queue(members: int, sends: int, timeout: float = 60) -> FanoutResult:
+def _outcome(name: str, members: int, sends: int, run: tuple[float, int, bool]) -> Outcome:
+    elapsed, received, timed_out = run
+    return Outcome(
+        SCENARIO,
+        name,
+        members,
+        received / elapsed if elapsed else 0.0,
+        "deliveries/s",
+        members * sends,
+        received,
+        timed_out=timed_out,
+    )
+
+
+async def bare_queue(members: int, sends: int, timeout: float = 60) -> Outcome:
     """The floor: a list of ``asyncio.Queue`` and a loop of ``put_nowait``."""
     queues: list[asyncio.Queue[Any]] = []
 
@@ -91,13 +89,13 @@ async def bare_queue(members: int, sends: int, timeout: float = 60) -> FanoutRes
         for q in queues:
             q.put_nowait(message)
 
-    seconds, received = await _run(members, sends, setup, receive, broadcast, timeout)
-    return FanoutResult("asyncio.Queue floor", members, sends, seconds, received)
+    run = await _run(members, sends, setup, receive, broadcast, timeout)
+    return _outcome("asyncio.Queue floor", members, sends, run)
 
 
 async def layer_fanout(
     name: str, layer: Any, members: int, sends: int, timeout: float = 60
-) -> FanoutResult:
+) -> Outcome:
     """Any Channels-style layer: ``new_channel``, ``group_add``, ``group_send``, ``receive``."""
     group = "bench-fanout"
 
@@ -111,7 +109,7 @@ async def layer_fanout(
         await layer.group_send(group, message)
 
     try:
-        seconds, received = await _run(members, sends, setup, layer.receive, broadcast, timeout)
+        run = await _run(members, sends, setup, layer.receive, broadcast, timeout)
     finally:
         await layer.flush()
-    return FanoutResult(name, members, sends, seconds, received)
+    return _outcome(name, members, sends, run)

@@ -1,0 +1,78 @@
+"""The benchmark code paths at tiny sizes: the harness must not lie about what it measured."""
+
+from __future__ import annotations
+
+import pytest
+
+from tidings import MemoryChannelLayer
+from tidings.bench import crossproc, e2e, inproc
+from tidings.bench.cli import render
+from tidings.bench.results import Outcome
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def test_in_process_contenders_deliver_everything():
+    floor = await inproc.bare_queue(20, 5)
+    ours = await inproc.layer_fanout("tidings", MemoryChannelLayer(), 20, 5)
+    for outcome in (floor, ours):
+        assert (outcome.received, outcome.expected, outcome.check) == (100, 100, "ok")
+        assert outcome.rate > 0
+
+
+async def test_a_slow_contender_is_marked_partial_not_lost():
+    class Slow(MemoryChannelLayer):
+        async def receive(self, channel):
+            import asyncio
+
+            await asyncio.sleep(10)
+            return await super().receive(channel)
+
+    outcome = await inproc.layer_fanout("slow", Slow(), 5, 2, timeout=0.3)
+    assert outcome.timed_out and outcome.check == "partial" and outcome.received == 0
+
+
+@pytest.fixture
+def idle(monkeypatch):
+    monkeypatch.setenv("TIDINGS_BENCH_IDLE", "1")
+
+
+async def test_cross_process_scenarios_on_tidings(redis_server, idle):
+    url = redis_server.url
+    fan = await crossproc.fanout("tidings", url, 10, 3)
+    assert (fan.received, fan.expected, fan.duplicates) == (30, 30, 0) and fan.latencies
+    queue = await crossproc.worker_queue("tidings", url, 50)
+    assert (queue.received, queue.duplicates, queue.check) == (50, 0, "ok")
+    p2p = await crossproc.point_to_point("tidings", url, 2, 5)
+    assert p2p.received == 10
+    groups = await crossproc.small_groups("tidings", url, 20)
+    assert groups.received == 20
+
+
+async def test_pubsub_worker_queue_duplicates_are_reported(redis_server, idle):
+    pytest.importorskip("channels_redis")
+    queue = await crossproc.worker_queue("pubsub", redis_server.url, 20)
+    assert queue.duplicates == 20 and queue.check == "DUP"
+
+
+async def test_websocket_end_to_end_on_tidings(redis_server, idle):
+    pytest.importorskip("uvicorn")
+    outcome = await e2e.end_to_end("tidings", redis_server.url, clients=10, seconds=0.5)
+    assert outcome.received == outcome.expected == 50
+    assert outcome.cpu_per_1000 is not None and outcome.cpu_per_1000 >= 0
+    assert len(outcome.latencies) == 5  # one per broadcast: to the last client
+
+
+def test_table_shows_ratios_and_flags(tmp_path):
+    rows = [
+        Outcome("s", "tidings X", 10, 200.0, "u/s", 10, 10),
+        Outcome("s", "peer", 10, 100.0, "u/s", 10, 8),
+    ]
+    text = render(rows)
+    assert "2.00x" in text and "MISSING" in text and "8/10" in text
+    pytest.importorskip("matplotlib")
+    from tidings.bench.plot import plot
+
+    rows[0].scenario = rows[1].scenario = "in-process fan-out"
+    plot(rows, str(tmp_path / "p.png"))
+    assert (tmp_path / "p.png").stat().st_size > 1000

@@ -1,0 +1,166 @@
+"""What ``tidings bench`` runs, in which order and at which sizes; progress on stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+
+from . import crossproc, e2e, inproc
+from .peers import REDIS_LAYERS, PeerMissing
+from .results import Outcome
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and bounds of one benchmark run."""
+
+    inproc_sizes: tuple[int, ...]
+    inproc_sends: int
+    peer_work: int  # deliveries Channels' in-memory layer gets at most per size (it is O(n^2))
+    peer_timeout: float
+    cross_sizes: tuple[int, ...]
+    cross_sends: int
+    groups: int
+    p2p: tuple[int, int]
+    queue: int
+    e2e_clients: int
+    e2e_seconds: float
+    idle: float
+
+
+QUICK = Plan((100, 1000), 20, 5_000, 6, (100, 1000), 20, 2_000, (10, 50), 2_000, 200, 3, 1.5)
+FULL = Plan(
+    (10, 100, 1000, 5000),
+    50,
+    20_000,
+    20,
+    (10, 100, 1000, 5000),
+    50,
+    10_000,
+    (20, 100),
+    10_000,
+    1000,
+    10,
+    3,
+)
+SCENARIOS = ("inproc", "fanout", "groups", "p2p", "queue", "e2e")
+
+Step = tuple[str, Callable[[], Awaitable[Outcome]]]
+
+
+def steps(plan: Plan, url: str, layers: list[str], scenarios: list[str]) -> list[Step]:
+    """Every measurement of the run, interleaving contenders within each size."""
+    from ..layers.memory import MemoryChannelLayer
+
+    out: list[Step] = []
+    if "inproc" in scenarios:
+        sends = plan.inproc_sends
+        for size in plan.inproc_sizes:
+            peer_sends = max(1, min(sends, plan.peer_work // size))
+            tidings = MemoryChannelLayer(capacity=max(100, sends))
+            out += [
+                (
+                    f"in-process {size}: asyncio.Queue floor",
+                    partial(inproc.bare_queue, size, sends),
+                ),
+                (
+                    f"in-process {size}: tidings",
+                    partial(
+                        inproc.layer_fanout, "tidings MemoryChannelLayer", tidings, size, sends
+                    ),
+                ),
+                (
+                    f"in-process {size}: channels InMemory",
+                    partial(_channels_inmemory, size, peer_sends, plan.peer_timeout),
+                ),
+            ]
+    kinds = [k for k in layers if k in REDIS_LAYERS]
+    if "fanout" in scenarios:
+        for size in plan.cross_sizes:
+            out += [
+                (
+                    f"cross-process {size}: {REDIS_LAYERS[k]}",
+                    partial(crossproc.fanout, k, url, size, plan.cross_sends),
+                )
+                for k in kinds
+            ]
+    if "groups" in scenarios:
+        out += [
+            (
+                f"small groups: {REDIS_LAYERS[k]}",
+                partial(crossproc.small_groups, k, url, plan.groups),
+            )
+            for k in kinds
+        ]
+    if "p2p" in scenarios:
+        out += [
+            (
+                f"point-to-point: {REDIS_LAYERS[k]}",
+                partial(crossproc.point_to_point, k, url, *plan.p2p),
+            )
+            for k in kinds
+        ]
+    if "queue" in scenarios:
+        out += [
+            (
+                f"worker queue: {REDIS_LAYERS[k]}",
+                partial(crossproc.worker_queue, k, url, plan.queue),
+            )
+            for k in kinds
+        ]
+    if "e2e" in scenarios:
+        out += [
+            (
+                f"WebSocket e2e: {e2e.SERVERS[k][1]}",
+                partial(e2e.end_to_end, k, url, plan.e2e_clients, plan.e2e_seconds),
+            )
+            for k in kinds
+            if k in e2e.SERVERS
+        ]
+    return out
+
+
+async def _channels_inmemory(size: int, sends: int, timeout: float) -> Outcome:
+    try:
+        from channels.layers import InMemoryChannelLayer
+    except ImportError:
+        raise PeerMissing("Channels is not installed: pip install 'tidings[bench]'") from None
+    outcome = await inproc.layer_fanout(
+        "channels InMemoryChannelLayer",
+        InMemoryChannelLayer(capacity=max(100, sends)),
+        size,
+        sends,
+        timeout,
+    )
+    outcome.note = f"{sends} sends"
+    return outcome
+
+
+async def run_steps(plan: Plan, todo: list[Step]) -> tuple[list[Outcome], list[str]]:
+    """Run every step, printing a progress bar; a missing peer is skipped, not fatal."""
+    os.environ["TIDINGS_BENCH_IDLE"] = str(plan.idle)
+    outcomes: list[Outcome] = []
+    skipped: list[str] = []
+    started = time.monotonic()
+    for n, (label, make) in enumerate(todo, 1):
+        _progress(n - 1, len(todo), label, started)
+        try:
+            outcomes.append(await make())
+        except PeerMissing as exc:
+            skipped.append(f"{label}: {exc}")
+    _progress(len(todo), len(todo), "done", started)
+    sys.stderr.write("\n")
+    return outcomes, skipped
+
+
+def _progress(done: int, total: int, label: str, started: float) -> None:
+    width = 24
+    filled = int(width * done / max(total, 1))
+    bar = "#" * filled + "-" * (width - filled)
+    elapsed = time.monotonic() - started
+    sys.stderr.write(f"\r[{bar}] {done}/{total} {elapsed:5.0f}s  {label[:60]:<60}")
+    sys.stderr.flush()
