@@ -33,7 +33,8 @@ def plot(outcomes: list[Outcome], path: str) -> None:
         ax.set_ylabel("deliveries / s")
         ax.set_title(scenario)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        if series:
+            ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
