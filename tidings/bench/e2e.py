@@ -20,7 +20,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from .crossproc import Worker
-from .peers import REDIS_LAYERS, make_redis_layer
+from .peers import REDIS_LAYERS, PeerMissing, make_redis_layer
 from .results import Outcome
 from .servers import free_port
 
@@ -41,6 +41,12 @@ async def end_to_end(
     kind: str, url: str, clients: int, seconds: float, interval: float = 0.1
 ) -> Outcome:
     app, label = SERVERS[kind]
+    if kind == "core":
+        import importlib.util
+
+        for package in ("django", "channels", "channels_redis"):
+            if importlib.util.find_spec(package) is None:
+                raise PeerMissing(f"{label} needs {package}: pip install 'tidings[bench]'")
     prefix = f"be{secrets.token_hex(3)}"
     port = free_port()
     env = {
