@@ -226,13 +226,16 @@ class Hub:
 
     # -- groups ------------------------------------------------------------------
 
-    def group_add(self, group: str, channel: str) -> None:
-        """Add or refresh a membership; it ends ``group_expiry`` seconds from now."""
+    def group_add(self, group: str, channel: str) -> bool:
+        """Add or refresh a membership (ends ``group_expiry`` from now); True if it is new."""
         with self.lock:
             members = self.groups.get(group)
             if members is None:
                 members = self.groups[group] = {}
-            members[channel] = self.clock() + self.group_expiry
+            now = self.clock()
+            before = members.get(channel)
+            members[channel] = now + self.group_expiry
+            return before is None or before <= now
 
     def group_discard(self, group: str, channel: str) -> bool:
         """Remove a membership; True if there was one."""

@@ -46,24 +46,41 @@ async def test_send_inbox_refuses_a_full_inbox(client):
 
 async def test_group_add_sets_or_keeps_meta_and_expiry(client):
     script = Script("group_add")
-    keys = ["s:group:g", "s:gmeta:g"]
-    await script(client, keys, ["inst!", 5000, 3, "set"])
-    await script(client, keys, ["inst!", 5000, 1, "keep"])
+    keys = ["s:group:g", "s:gmeta:g", "s:members:g"]
+    _, new = await script(client, keys, ["inst!", 5000, 3, "set", "a.inst!x"])
+    assert new == 1
+    _, new = await script(client, keys, ["inst!", 5000, 1, "keep", "a.inst!x"])
+    assert new == 0  # a refresh
     assert await client.hget("s:gmeta:g", "inst!") == b"3"
-    await script(client, keys, ["inst!", 5000, 4, "set"])
+    await script(client, keys, ["inst!", 5000, 4, "set", ""])
     assert await client.hget("s:gmeta:g", "inst!") == b"4"
     assert 0 < await client.pttl("s:group:g") <= 5000
+    assert await client.zrange("s:members:g", 0, -1) == [b"a.inst!x"]
+
+
+async def test_presence_lists_live_members_only(client):
+    k = Keys("s")
+    add, beat, presence = Script("group_add"), Script("heartbeat"), Script("presence")
+    keys = [k.group("g"), k.group_meta("g"), k.group_members("g")]
+    await beat(client, [k.alive, k.epoch], ["live", 600_000, "e"])
+    for channel in ("specific.live!a", "specific.live!b", "specific.dead!c", "worker.q"):
+        await add(client, keys, ["m!", 60_000, 1, "set", channel])
+    await client.zadd(k.group_members("g"), {"specific.live!old": 1})  # expired long ago
+    found = await presence(client, [k.group_members("g"), k.alive], [15_000])
+    assert sorted(found) == [b"specific.live!a", b"specific.live!b", b"worker.q"]
+    assert await client.zscore(k.group_members("g"), "specific.live!old") is None
 
 
 async def test_group_send_pushes_once_per_live_process_and_counts(client):
     k = Keys("s")
     add, beat, send = Script("group_add"), Script("heartbeat"), Script("group_send")
     group_keys = [k.group("g"), k.group_meta("g")]
+    add_keys = [*group_keys, k.group_members("g")]
     await script_beat(beat, client, k, "live")
-    await add(client, group_keys, ["live!", 60_000, 3, "set"])
-    await add(client, group_keys, ["dead!", 60_000, 2, "set"])  # never beats
-    await add(client, group_keys, ["self!", 60_000, 5, "set"])  # the caller: skipped
-    await add(client, group_keys, ["worker.q", 60_000, 1, "set"])  # a normal channel, cap 1
+    await add(client, add_keys, ["live!", 60_000, 3, "set", ""])
+    await add(client, add_keys, ["dead!", 60_000, 2, "set", ""])  # never beats
+    await add(client, add_keys, ["self!", 60_000, 5, "set", ""])  # the caller: skipped
+    await add(client, add_keys, ["worker.q", 60_000, 1, "set", ""])  # a normal channel, cap 1
     args = [b"ENV", b"RAW", 60_000, 10, k.prefix, 15_000, 100, "self!"]
     total, delivered, full, stale, processes = await send(client, [*group_keys, k.alive], args)
     assert (total, delivered, full, stale, processes) == (6, 4, 0, 2, 1)
@@ -80,7 +97,11 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
 async def test_group_send_trims_expired_members(client):
     k = Keys("s")
     add, send = Script("group_add"), Script("group_send")
-    await add(client, [k.group("g"), k.group_meta("g")], ["worker.q", 50, 5, "set"])
+    await add(
+        client,
+        [k.group("g"), k.group_meta("g"), k.group_members("g")],
+        ["worker.q", 50, 5, "set", ""],
+    )
     await client.persist(k.group("g"))
     await asyncio.sleep(0.1)
     args = [b"E", b"R", 60_000, 10, k.prefix, 15_000, 100, "nobody!"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..codec import DEFAULT_MAX_MESSAGE_SIZE, Frame, decode, encode
@@ -18,6 +19,7 @@ from ..report import DropLog, GroupSendReport
 from ..rules import names
 from ..rules.capacity import CapacityRules, CapacitySpec, check_positive_int
 from ..rules.expiry import check_seconds
+from ..rules.patterns import NameSet, Pattern
 
 if TYPE_CHECKING:
     from ..sync import SyncLayer
@@ -44,7 +46,9 @@ class BaseChannelLayer(abc.ABC):
         channel_capacity: CapacitySpec = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         drop_warning_interval: float = 10.0,
+        presence_groups: Iterable[Pattern] = (),
     ) -> None:
+        self.presence_groups = NameSet(presence_groups, "presence_groups")
         self.expiry = check_seconds("expiry", expiry)
         self.group_expiry = check_seconds("group_expiry", group_expiry)
         self.capacity_rules = CapacityRules(capacity, channel_capacity)
@@ -96,12 +100,42 @@ class BaseChannelLayer(abc.ABC):
         return await self._new_channel(names.check_prefix(prefix))
 
     async def group_add(self, group: str, channel: str) -> None:
-        """Add ``channel`` to ``group`` (idempotent; restarts the ``group_expiry`` clock)."""
-        await self._group_add(names.check_group_name(group), names.check_channel_name(channel))
+        """Add ``channel`` to ``group`` (idempotent; restarts the ``group_expiry`` clock).
+
+        For groups matching ``presence_groups`` a new member is announced to the group
+        as ``{"type": "presence.join", "group": ..., "channel": ...}``.
+        """
+        new = await self._group_add(
+            names.check_group_name(group), names.check_channel_name(channel)
+        )
+        if new is not False and group in self.presence_groups:
+            event = {"type": "presence.join", "group": group, "channel": channel}
+            await self.group_send(group, event)
 
     async def group_discard(self, group: str, channel: str) -> None:
-        """Remove ``channel`` from ``group``; no error if it is not a member."""
-        await self._group_discard(names.check_group_name(group), names.check_channel_name(channel))
+        """Remove ``channel`` from ``group``; no error if it is not a member.
+
+        For groups matching ``presence_groups`` the rest of the group gets
+        ``{"type": "presence.leave", ...}``.
+        """
+        gone = await self._group_discard(
+            names.check_group_name(group), names.check_channel_name(channel)
+        )
+        if gone is not False and group in self.presence_groups:
+            event = {"type": "presence.leave", "group": group, "channel": channel}
+            await self.group_send(group, event)
+
+    async def group_channels(self, group: str) -> list[str]:
+        """The channels in ``group`` now, across every process.
+
+        Members whose membership expired, or whose process stopped heartbeating (Redis),
+        are not listed.
+        """
+        return await self._group_channels(names.check_group_name(group))
+
+    async def group_size(self, group: str) -> int:
+        """How many channels ``group`` holds now (see ``group_channels``)."""
+        return len(await self.group_channels(group))
 
     async def group_send(self, group: str, message: Message) -> GroupSendReport:
         """Send to every current member of ``group``; never raises ``ChannelFull``.
@@ -145,10 +179,16 @@ class BaseChannelLayer(abc.ABC):
         """A fresh process-specific name with ``prefix``."""
 
     @abc.abstractmethod
-    async def _group_add(self, group: str, channel: str) -> None: ...
+    async def _group_add(self, group: str, channel: str) -> bool | None:
+        """Add a membership; True if new, False if refreshed, None if unknown."""
 
     @abc.abstractmethod
-    async def _group_discard(self, group: str, channel: str) -> None: ...
+    async def _group_discard(self, group: str, channel: str) -> bool | None:
+        """Remove a membership; True if there was one, False if not, None if unknown."""
+
+    @abc.abstractmethod
+    async def _group_channels(self, group: str) -> list[str]:
+        """Live members of ``group`` across processes."""
 
     @abc.abstractmethod
     async def _group_send(self, group: str, payload: Frame) -> GroupSendReport: ...

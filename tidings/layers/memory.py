@@ -6,11 +6,14 @@ deployments; use ``RedisChannelLayer`` when several processes must talk.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..codec import DEFAULT_MAX_MESSAGE_SIZE, Frame
 from ..hub import Hub, Statistics
 from ..report import GroupSendReport
 from ..rules import names
 from ..rules.capacity import CapacitySpec
+from ..rules.patterns import Pattern
 from .base import BaseChannelLayer
 
 
@@ -29,6 +32,7 @@ class MemoryChannelLayer(BaseChannelLayer):
         channel_capacity: CapacitySpec = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         drop_warning_interval: float = 10.0,
+        presence_groups: Iterable[Pattern] = (),
     ) -> None:
         super().__init__(
             expiry=expiry,
@@ -37,6 +41,7 @@ class MemoryChannelLayer(BaseChannelLayer):
             channel_capacity=channel_capacity,
             max_message_size=max_message_size,
             drop_warning_interval=drop_warning_interval,
+            presence_groups=presence_groups,
         )
         self.hub = Hub(self.capacity_rules, self.expiry, self.group_expiry, self.drops)
         self._receive = self.hub.get  # type: ignore[method-assign]  # skip a frame per receive
@@ -50,11 +55,14 @@ class MemoryChannelLayer(BaseChannelLayer):
     async def _new_channel(self, prefix: str) -> str:
         return names.new_local_name(names.new_instance_name(prefix))
 
-    async def _group_add(self, group: str, channel: str) -> None:
-        self.hub.group_add(group, channel)
+    async def _group_add(self, group: str, channel: str) -> bool:
+        return self.hub.group_add(group, channel)
 
-    async def _group_discard(self, group: str, channel: str) -> None:
-        self.hub.group_discard(group, channel)
+    async def _group_discard(self, group: str, channel: str) -> bool:
+        return self.hub.group_discard(group, channel)
+
+    async def _group_channels(self, group: str) -> list[str]:
+        return self.hub.group_members(group)
 
     async def _group_send(self, group: str, payload: Frame) -> GroupSendReport:
         members, delivered = self.hub.fan_out(group, payload)

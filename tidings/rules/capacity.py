@@ -7,13 +7,12 @@ Globs match the whole name; compiled regexes use ``pattern.match`` like Channels
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 
 from ..exceptions import ConfigurationError
+from .patterns import Pattern, compile_pattern
 
-Pattern = str | re.Pattern[str]
 CapacitySpec = Mapping[Pattern, int] | Iterable[tuple[Pattern, int]] | None
 _CACHE_LIMIT = 10_000
 
@@ -42,7 +41,10 @@ class CapacityRules:
                     f"channel_capacity entries must be (pattern, capacity) pairs, got {item!r}."
                 ) from None
             self.patterns.append(
-                (_compile(pattern), check_positive_int(f"channel_capacity[{pattern!r}]", value))
+                (
+                    compile_pattern(pattern),
+                    check_positive_int(f"channel_capacity[{pattern!r}]", value),
+                )
             )
         self._cache: dict[str, int] = {}
 
@@ -60,13 +62,3 @@ class CapacityRules:
             self._cache.clear()
         self._cache[channel] = result
         return result
-
-
-def _compile(pattern: object) -> re.Pattern[str]:
-    if isinstance(pattern, re.Pattern):
-        return pattern
-    if isinstance(pattern, str) and pattern:
-        return re.compile(fnmatch.translate(pattern))
-    raise ConfigurationError(
-        f"channel_capacity keys must be glob strings or compiled regexes, got {pattern!r}."
-    )

@@ -8,6 +8,8 @@ Keys (``P`` is the layer's prefix)::
                                 score = membership deadline (ms, Redis server clock)
     P:gmeta:<group>      HASH   per member: how many of that process's channels are in the group,
                                 or a normal channel's capacity
+    P:members:<group>    ZSET   presence: member channel -> membership deadline (never read by
+                                group_send, so presence costs it nothing)
     P:alive              ZSET   instance -> last heartbeat (ms); stale instances are skipped
     P:epoch              STR    a token per data set: when it changes, Redis lost its data
 
@@ -49,6 +51,9 @@ class Keys:
 
     def group_meta(self, name: str) -> str:
         return f"{self.prefix}gmeta:{name}"
+
+    def group_members(self, name: str) -> str:
+        return f"{self.prefix}members:{name}"
 
     def pattern(self) -> str:
         return self.prefix + "*"

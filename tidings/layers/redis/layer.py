@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any
 
 from ...codec import DEFAULT_MAX_MESSAGE_SIZE, Frame, from_bytes, to_bytes
@@ -34,6 +34,7 @@ from ...hub import Hub, Statistics
 from ...report import GroupSendReport
 from ...rules.capacity import CapacitySpec, check_positive_int
 from ...rules.expiry import check_seconds
+from ...rules.patterns import Pattern
 from ..base import BaseChannelLayer
 from .connection import Client, Connections, Script, command
 from .hosts import parse_hosts
@@ -54,7 +55,7 @@ from .keys import (
 )
 from .reader import InboxReader
 
-_SCRIPTS = ("send_channel", "send_inbox", "group_send", "group_add", "heartbeat")
+_SCRIPTS = ("send_channel", "send_inbox", "group_send", "group_add", "heartbeat", "presence")
 
 
 class RedisChannelLayer(BaseChannelLayer):
@@ -79,6 +80,7 @@ class RedisChannelLayer(BaseChannelLayer):
         inbox_capacity: int = 1000,
         heartbeat_interval: float = 5.0,
         timeout: float = 5.0,
+        presence_groups: Iterable[Pattern] = (),
     ) -> None:
         super().__init__(
             expiry=expiry,
@@ -87,6 +89,7 @@ class RedisChannelLayer(BaseChannelLayer):
             channel_capacity=channel_capacity,
             max_message_size=max_message_size,
             drop_warning_interval=drop_warning_interval,
+            presence_groups=presence_groups,
         )
         if not isinstance(prefix, str) or not prefix or any(c in prefix for c in " :*?[]"):
             raise ConfigurationError(
@@ -224,67 +227,87 @@ class RedisChannelLayer(BaseChannelLayer):
         self._ensure_readers()
         return f"{prefix}.{self.instance}!{secrets.token_hex(8)}"
 
-    async def _group_add(self, group: str, channel: str) -> None:
+    def _group_keys(self, group: str) -> list[str]:
+        return [self.keys.group(group), self.keys.group_meta(group), self.keys.group_members(group)]
+
+    async def _group_add(self, group: str, channel: str) -> bool | None:
         instance = instance_of(channel)
         index = self._host_of_group(group)
-        keys = [self.keys.group(group), self.keys.group_meta(group)]
         if instance == self.instance:
-            self.hub.group_add(group, channel)
+            new = self.hub.group_add(group, channel)
             self._ensure_readers()
-            await self.publish_membership(group)
-        elif instance is not None:  # another process's channel: tell it, in order
-            member = member_of(instance)
-            await self._script(index, "group_add", keys, [member, self._group_expiry_ms, 1, "keep"])
+            await self.publish_membership(group, joined=channel)
+            return new
+        if instance is not None:  # another process's channel: tell it, in order
+            args = [member_of(instance), self._group_expiry_ms, 1, "keep", channel]
+            _, new = await self._script(index, "group_add", self._group_keys(group), args)
             await self._control(instance, channel, ADD, [group, channel])
-        else:
-            capacity = self.capacity_rules.capacity_for(channel)
-            await self._script(
-                index, "group_add", keys, [channel, self._group_expiry_ms, capacity, "set"]
-            )
+            return bool(new)
+        capacity = self.capacity_rules.capacity_for(channel)
+        args = [channel, self._group_expiry_ms, capacity, "set", channel]
+        _, new = await self._script(index, "group_add", self._group_keys(group), args)
+        return bool(new)
 
-    async def _group_discard(self, group: str, channel: str) -> None:
+    async def _group_discard(self, group: str, channel: str) -> bool | None:
         instance = instance_of(channel)
         if instance == self.instance:
-            self.hub.group_discard(group, channel)
-            await self.publish_membership(group)
-        elif instance is not None:
+            gone = self.hub.group_discard(group, channel)
+            await self.publish_membership(group, left=channel)
+            return gone
+        if instance is not None:
             await self._control(instance, channel, DISCARD, [group, channel])
-        else:
-            await self._forget_member(group, channel)
+            return None
+        return await self._forget_member(group, channel, channel)
 
-    async def publish_membership(self, group: str) -> None:
-        """Write this process's member count for ``group`` to Redis (or remove it)."""
+    async def _group_channels(self, group: str) -> list[str]:
+        keys = [self.keys.group_members(group), self.keys.alive]
+        stale_after = int(self.heartbeat_interval * 3000)
+        found = await self._script(self._host_of_group(group), "presence", keys, [stale_after])
+        return [c.decode() if isinstance(c, bytes) else str(c) for c in found]
+
+    async def publish_membership(
+        self, group: str, joined: str | None = None, left: str | None = None
+    ) -> None:
+        """Write this process's member count for ``group`` (and the member that came or
+        went, for presence) to Redis; remove the process from the group at zero."""
         count = len(self.hub.groups.get(group, ()))
         if count == 0:
-            await self._forget_member(group, member_of(self.instance))
+            await self._forget_member(group, member_of(self.instance), left)
             return
+        if left is not None:
+            await self._forget_member(group, None, left)
         # Heartbeat first on the group's host, so a group_send right after this call
         # never takes this process for a stale one.
         index = self._host_of_group(group)
         reader = self.readers[index]
         if reader.epoch is None:
             await self.connections.run(index, reader.beat)
-        keys = [self.keys.group(group), self.keys.group_meta(group)]
-        member = member_of(self.instance)
-        await self._script(index, "group_add", keys, [member, self._group_expiry_ms, count, "set"])
+        args = [member_of(self.instance), self._group_expiry_ms, count, "set", joined or ""]
+        await self._script(index, "group_add", self._group_keys(group), args)
 
     async def republish(self, index: int) -> None:
         """Announce again every local membership whose group lives on host ``index``."""
         await self.connections.run(index, self.readers[index].beat)
         for group in list(self.hub.groups):
             if self._host_of_group(group) == index:
-                await self.publish_membership(group)
+                for channel in self.hub.group_members(group):
+                    await self.publish_membership(group, joined=channel)
 
-    async def _forget_member(self, group: str, member: str) -> None:
+    async def _forget_member(self, group: str, member: str | None, channel: str | None) -> bool:
+        """Remove ``member`` from the group set and ``channel`` from presence."""
         keys = self.keys
 
         async def forget(client: Client) -> Any:
             async with client.pipeline(transaction=True) as pipe:
-                pipe.zrem(keys.group(group), member)
-                pipe.hdel(keys.group_meta(group), member)
+                if member is not None:
+                    pipe.zrem(keys.group(group), member)
+                    pipe.hdel(keys.group_meta(group), member)
+                if channel is not None:
+                    pipe.zrem(keys.group_members(group), channel)
                 return await pipe.execute()
 
-        await self.connections.run(self._host_of_group(group), forget)
+        results = await self.connections.run(self._host_of_group(group), forget)
+        return bool(results and results[-1])
 
     async def _control(self, instance: str, channel: str, action: str, payload: Any) -> None:
         body = envelope(CONTROL, action, payload)

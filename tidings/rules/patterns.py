@@ -1,0 +1,46 @@
+"""Name patterns used by configuration: glob strings or compiled regexes. Pure."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+
+from ..exceptions import ConfigurationError
+
+Pattern = str | re.Pattern[str]
+
+
+def compile_pattern(pattern: object, option: str = "channel_capacity") -> re.Pattern[str]:
+    """A glob (whole-name match) or an already compiled regex (``match``, as Channels does)."""
+    if isinstance(pattern, re.Pattern):
+        return pattern
+    if isinstance(pattern, str) and pattern:
+        return re.compile(fnmatch.translate(pattern))
+    raise ConfigurationError(
+        f"{option} keys must be glob strings or compiled regexes, got {pattern!r}."
+    )
+
+
+class NameSet:
+    """Answers "does this name match any of the patterns?", cached per name."""
+
+    __slots__ = ("_cache", "patterns")
+
+    def __init__(self, patterns: Iterable[object], option: str) -> None:
+        if isinstance(patterns, (str, re.Pattern)):
+            patterns = [patterns]
+        self.patterns = [compile_pattern(p, option) for p in patterns]
+        self._cache: dict[str, bool] = {}
+
+    def __contains__(self, name: str) -> bool:
+        found = self._cache.get(name)
+        if found is None:
+            found = any(p.match(name) for p in self.patterns)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[name] = found
+        return found
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
