@@ -1,4 +1,4 @@
-"""The ``tidings`` command: ``tidings demo``, ``tidings bench ...``."""
+"""The ``tidings`` command: demo, bench, inspect, listen, send, group-send."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .bench.cli import add_parser as add_bench
     from .demo.server import add_parser as add_demo
+    from .inspect import add_parsers as add_inspect
 
     add_demo(sub)
     add_bench(sub)
+    add_inspect(sub)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

@@ -55,6 +55,7 @@ class Statistics:
     queued: int
     waiting_receivers: int
     deepest: dict[str, int]
+    reconnects: int = 0
 
 
 class Hub:

@@ -12,6 +12,7 @@ Keys (``P`` is the layer's prefix)::
                                 group_send, so presence costs it nothing)
     P:alive              ZSET   instance -> last heartbeat (ms); stale instances are skipped
     P:epoch              STR    a token per data set: when it changes, Redis lost its data
+    P:stats:<instance>   HASH   that process's counters, refreshed by every heartbeat
 
 Every list entry starts with its deadline: 15 ASCII digits of milliseconds on the Redis server
 clock, so a reader or a Lua script can drop expired entries without decoding them. An inbox
@@ -54,6 +55,9 @@ class Keys:
 
     def group_members(self, name: str) -> str:
         return f"{self.prefix}members:{name}"
+
+    def stats(self, instance: str) -> str:
+        return f"{self.prefix}stats:{instance}"
 
     def pattern(self) -> str:
         return self.prefix + "*"

@@ -23,7 +23,10 @@ read: a message that finds its channel full there is dropped, counted and logged
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import secrets
+import socket
 from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any
 
@@ -134,9 +137,14 @@ class RedisChannelLayer(BaseChannelLayer):
         """Mark this instance alive on ``client``'s host: (server ms, data epoch)."""
         stale_after = int(self.heartbeat_interval * 3000)
         forget_after = max(stale_after * 20, 600_000)
-        keys = [self.keys.alive, self.keys.epoch]
+        keys = [self.keys.alive, self.keys.epoch, self.keys.stats(self.instance)]
+        stats = self.statistics()
+        fields: list[Any] = []
+        for name in ("sent", "received", "dropped", "expired", "channels", "queued", "reconnects"):
+            fields += [name, getattr(stats, name)]
+        fields += ["pid", os.getpid(), "host", socket.gethostname()]
         now, epoch = await self.scripts["heartbeat"](
-            client, keys, [self.instance, forget_after, secrets.token_hex(8)]
+            client, keys, [self.instance, forget_after, secrets.token_hex(8), *fields]
         )
         return int(now), epoch.decode() if isinstance(epoch, bytes) else str(epoch)
 
@@ -381,7 +389,8 @@ class RedisChannelLayer(BaseChannelLayer):
 
     def statistics(self) -> Statistics:
         """Counters and gauges of this process's side of the layer."""
-        return self.hub.statistics()
+        stats = self.hub.statistics()
+        return dataclasses.replace(stats, reconnects=sum(r.reconnects for r in self.readers))
 
     def __repr__(self) -> str:
         hosts = ", ".join(h.label for h in self.hosts)
