@@ -14,6 +14,7 @@ from .exceptions import (
     BackendUnavailable,
     ChannelFull,
     ConfigurationError,
+    HistoryUnavailable,
     InvalidMessage,
     InvalidName,
     MessageTooLarge,
@@ -22,7 +23,7 @@ from .exceptions import (
     TidingsError,
 )
 from .hub import Statistics
-from .layers.base import BaseChannelLayer
+from .layers.base import BaseChannelLayer, LayerOptions
 from .layers.memory import MemoryChannelLayer
 from .report import GroupSendReport
 from .sync import SyncLayer
@@ -38,8 +39,10 @@ __all__ = [
     "ChannelFull",
     "ConfigurationError",
     "GroupSendReport",
+    "HistoryUnavailable",
     "InvalidMessage",
     "InvalidName",
+    "LayerOptions",
     "MemoryChannelLayer",
     "MessageTooLarge",
     "MissingDependency",

@@ -82,3 +82,13 @@ def decode(frame: Frame) -> dict[str, Any]:
         return dict(frame)
     message: dict[str, Any] = _unpackb(frame)
     return message
+
+
+def with_position(frame: Frame, key: str, position: str) -> Frame:
+    """``frame`` with ``message[key] = position``; decoded and re-encoded once if packed."""
+    if type(frame) is dict:
+        return {**frame, key: position}
+    message: dict[str, Any] = _unpackb(frame)
+    message[key] = position
+    packed: bytes = _packb(message)
+    return packed

@@ -74,7 +74,12 @@ def layer_from_url(url: str, **overrides: Any) -> BaseChannelLayer:
 
 def build_layer(cls: type[BaseChannelLayer], options: dict[str, Any]) -> BaseChannelLayer:
     """Instantiate ``cls`` with ``options``; an unknown option is a ``ConfigurationError``."""
-    accepted = set(inspect.signature(cls).parameters)
+    from .layers.base import LayerOptions
+
+    params = inspect.signature(cls).parameters
+    accepted = {n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        accepted |= set(LayerOptions.__annotations__)
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise ConfigurationError(

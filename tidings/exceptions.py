@@ -10,6 +10,7 @@ One root, names after the condition::
     ├── ConfigurationError     (also ValueError)
     │   └── MissingDependency  (also ImportError)
     ├── NoHandler              (also ValueError)
+    ├── HistoryUnavailable     (missed messages can no longer be recovered)
     └── BackendUnavailable     (also ConnectionError)
 
 Errors from a backend's client library are translated at the boundary into
@@ -31,6 +32,7 @@ __all__ = [
     "ChannelFull",
     "ConfigurationError",
     "InvalidMessage",
+    "HistoryUnavailable",
     "InvalidName",
     "MessageTooLarge",
     "MissingDependency",
@@ -73,3 +75,16 @@ class NoHandler(TidingsError, ValueError):
 
 class BackendUnavailable(TidingsError, ConnectionError):
     """Raised when the backend (e.g. Redis) cannot be reached within the configured wait."""
+
+
+class HistoryUnavailable(TidingsError):
+    """Raised when the messages after a position can no longer all be recovered.
+
+    ``reason`` says why: the history was trimmed past it, or lost (its epoch changed),
+    or the group keeps no history. Never a partial list presented as complete.
+    """
+
+    def __init__(self, group: str, reason: str) -> None:
+        super().__init__(f"Cannot recover group {group!r}: {reason}.")
+        self.group = group
+        self.reason = reason

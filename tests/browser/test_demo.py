@@ -179,3 +179,40 @@ def test_two_workers_on_redis_share_broadcasts(browser, redis_server):
         pages[0].screenshot(path=str(ARTIFACTS / "dashboard-redis-worker.png"))
     finally:
         demo.stop()
+
+
+def test_a_page_that_reconnects_shows_every_ingest_it_missed(browser):
+    demo = Demo()
+    try:
+        (page,) = open_pages(browser, demo.url + "/", 1)
+        demo.post(json.dumps({"data": [1, 1, 1, 1, 1, 1, 1]}).encode())
+        wait_for_chart(page, [1, 1, 1, 1, 1, 1, 1])
+        page.evaluate("window.holdReconnect = true; window.currentSocket.close()")
+        page.wait_for_function("document.getElementById('state').textContent === 'disconnected'")
+        for values in ([2, 2, 2, 2, 2, 2, 2], [3, 1, 4, 1, 5, 9, 2]):  # missed while away
+            status, report = demo.post(json.dumps({"data": values}).encode())
+            assert status == 200 and report["members"] == 0
+        updates_before = page.evaluate("window.updates")
+        page.evaluate("window.holdReconnect = false")
+        wait_for_chart(page, [3, 1, 4, 1, 5, 9, 2])
+        page.wait_for_function(
+            "document.getElementById('recovery').textContent.includes('recovered 2')"
+        )
+        assert page.evaluate("window.updates") == updates_before + 2
+        page.screenshot(path=str(ARTIFACTS / "dashboard-recovered.png"))
+    finally:
+        demo.stop()
+
+
+def test_a_page_that_cannot_recover_says_so(browser):
+    demo = Demo()
+    try:
+        (page,) = open_pages(browser, demo.url + "/", 1)
+        # A position from a history this server never had (as after a restart).
+        page.evaluate("window.lastPosition = 'feedfacefeedface:7'; window.currentSocket.close()")
+        page.wait_for_function(
+            "document.getElementById('recovery').textContent.includes('could not recover')",
+            timeout=10_000,
+        )
+    finally:
+        demo.stop()

@@ -44,6 +44,8 @@ async def members(url: str, prefix: str, group: str, n: int, count: int) -> None
             message = await asyncio.wait_for(layer.receive(channel), 60)
             if message["type"] != "probe":  # tests probe membership; not counted
                 got.append(message["i"])
+                if "tidings_position" in message:
+                    out("POSITION " + json.dumps(message["tidings_position"]))
         return got
 
     try:

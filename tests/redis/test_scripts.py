@@ -82,7 +82,10 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
     await add(client, add_keys, ["self!", 60_000, 5, "set", ""])  # the caller: skipped
     await add(client, add_keys, ["worker.q", 60_000, 1, "set", ""])  # a normal channel, cap 1
     args = [b"ENV", b"RAW", 60_000, 10, k.prefix, 15_000, 100, "self!"]
-    total, delivered, full, stale, processes = await send(client, [*group_keys, k.alive], args)
+    total, delivered, full, stale, processes, position = await send(
+        client, [*group_keys, k.alive], args
+    )
+    assert position == b""  # no history keys: no position
     assert (total, delivered, full, stale, processes) == (6, 4, 0, 2, 1)
     assert [e[DEADLINE_DIGITS:] for e in await client.lrange(k.inbox("live"), 0, -1)] == [b"ENV"]
     assert await client.llen(k.inbox("dead")) == 0
@@ -90,7 +93,7 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
         b"RAW"
     ]
     # worker.q is full now (capacity 1): the next send counts it as dropped, pushes the rest
-    total, delivered, full, stale, _ = await send(client, [*group_keys, k.alive], args)
+    total, delivered, full, stale, _, _ = await send(client, [*group_keys, k.alive], args)
     assert (total, delivered, full, stale) == (6, 3, 1, 2)
 
 
@@ -123,3 +126,40 @@ async def test_heartbeat_keeps_one_epoch_until_the_data_is_lost(client):
 
 async def script_beat(beat: Script, client, k: Keys, instance: str) -> None:
     await beat(client, [k.alive, k.epoch], [instance, 600_000, "e"])
+
+
+async def test_group_send_with_history_stores_and_stamps_atomically(client):
+    k = Keys("s")
+    add, beat, send, history = (
+        Script(n) for n in ("group_add", "heartbeat", "group_send", "history")
+    )
+    await beat(client, [k.alive, k.epoch], ["live", 600_000, "e"])
+    await add(
+        client,
+        [k.group("h"), k.group_meta("h"), k.group_members("h")],
+        ["live!", 60_000, 1, "set", ""],
+    )
+    keys = [k.group("h"), k.group_meta("h"), k.alive, *k.history("h")]
+    positions = []
+    for n in range(4):
+        args = [
+            b"ENV",
+            b"RAW%d" % n,
+            60_000,
+            10,
+            k.prefix,
+            15_000,
+            100,
+            "self!",
+            3,
+            60_000,
+            "epochA",
+        ]
+        positions.append((await send(client, keys, args))[5])
+    assert positions == [b"epochA:1", b"epochA:2", b"epochA:3", b"epochA:4"]
+    entry = (await client.lrange(k.inbox("live"), 0, 0))[0]
+    assert entry[DEADLINE_DIGITS : DEADLINE_DIGITS + 1] == b"P"
+    assert entry[DEADLINE_DIGITS + 1 : DEADLINE_DIGITS + 41].strip() == b"epochA:1"
+    epoch, first, last, entries = await history(client, k.history("h"), [2])
+    assert (epoch, first, last) == (b"epochA", 2, 4)  # size 3: offset 1 was trimmed
+    assert [e[30:] for e in entries] == [b"RAW2", b"RAW3"]

@@ -16,7 +16,7 @@ from typing import Any
 from asgiref.sync import async_to_sync, sync_to_async
 
 from ..config import get_channel_layer
-from ..exceptions import NoHandler
+from ..exceptions import HistoryUnavailable, NoHandler
 from ..rules.handlers import handler_name
 from ..types import ASGIApp, Message, Receive, Scope, Send
 
@@ -77,6 +77,23 @@ class AsyncConsumer:
     async def send(self, message: Message) -> None:
         """Send an ASGI event to the client."""
         await self.base_send(message)
+
+    async def resume_group(self, group: str, since: str | None) -> int | None:
+        """Replay through the handlers what ``group`` sent after position ``since``.
+
+        One line after a reconnect: ``recovered = await self.resume_group("index", since)``.
+        Returns how many messages were replayed, or None when they can no longer all be
+        recovered (trimmed, or the history was lost): then tell the client to reload.
+        """
+        if not since:
+            return 0
+        try:
+            missed = await self.channel_layer.group_history(group, since=since)
+        except (HistoryUnavailable, ValueError):
+            return None
+        for message in missed:
+            await self.dispatch(message)
+        return len(missed)
 
     @classmethod
     def as_asgi(cls, **initkwargs: Any) -> ASGIApp:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from typing import Any
+from urllib.parse import parse_qs
 
 from ..consumers import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
@@ -17,6 +18,10 @@ class IndexConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         await self.accept()
         await self.send_json({"type": "hello", "pid": os.getpid()})
+        since = parse_qs(self.scope.get("query_string", b"").decode()).get("since", [None])[0]
+        if since:  # a page coming back: replay what it missed, or say it cannot
+            recovered = await self.resume_group("index", since)
+            await self.send_json({"type": "recovery", "recovered": recovered})
 
     async def websocket_ingest(self, event: dict[str, Any]) -> None:
         await self.send_json(event)

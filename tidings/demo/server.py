@@ -27,7 +27,11 @@ def run(args: argparse.Namespace) -> int:
             "--workers > 1 needs --redis URL: the in-memory layer lives in one process, so "
             "pages on different workers would not see each other's broadcasts."
         )
-    os.environ["TIDINGS_URL"] = args.redis or "memory://"
+    url = args.redis or "memory://"
+    # The dashboard keeps the last 200 ingests so a page that reconnects can catch up.
+    os.environ["TIDINGS_URL"] = (
+        url + ("&" if "?" in url else "?") + "history_groups=index&history_size=200"
+    )
     print(
         f"tidings demo on http://{args.host}:{args.port}/  (layer: "
         f"{'redis' if args.redis else 'memory'}, workers: {args.workers})"

@@ -10,22 +10,38 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from ..codec import DEFAULT_MAX_MESSAGE_SIZE, Frame, decode, encode
-from ..exceptions import ChannelFull, ConfigurationError
+from ..exceptions import ChannelFull, ConfigurationError, HistoryUnavailable
 from ..hub import Statistics
 from ..report import DropLog, GroupSendReport
 from ..rules import names
 from ..rules.capacity import CapacityRules, CapacitySpec, check_positive_int
 from ..rules.expiry import check_seconds
 from ..rules.patterns import NameSet, Pattern
+from ..rules.positions import Position, parse_position
 
 if TYPE_CHECKING:
     from ..sync import SyncLayer
 
 Message = dict[str, Any]
 _NAME_CACHE_LIMIT = 50_000
+
+
+class LayerOptions(TypedDict, total=False):
+    """The options every backend takes (see README, "Configuration")."""
+
+    expiry: float
+    group_expiry: float
+    capacity: int
+    channel_capacity: CapacitySpec
+    max_message_size: int
+    drop_warning_interval: float
+    presence_groups: Iterable[Pattern]
+    history_groups: Iterable[Pattern]
+    history_size: int
+    history_ttl: float
 
 
 class BaseChannelLayer(abc.ABC):
@@ -47,8 +63,14 @@ class BaseChannelLayer(abc.ABC):
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         drop_warning_interval: float = 10.0,
         presence_groups: Iterable[Pattern] = (),
+        history_groups: Iterable[Pattern] = (),
+        history_size: int = 100,
+        history_ttl: float = 3600,
     ) -> None:
         self.presence_groups = NameSet(presence_groups, "presence_groups")
+        self.history_groups = NameSet(history_groups, "history_groups")
+        self.history_size = check_positive_int("history_size", history_size)
+        self.history_ttl = check_seconds("history_ttl", history_ttl)
         self.expiry = check_seconds("expiry", expiry)
         self.group_expiry = check_seconds("group_expiry", group_expiry)
         self.capacity_rules = CapacityRules(capacity, channel_capacity)
@@ -133,6 +155,22 @@ class BaseChannelLayer(abc.ABC):
         """
         return await self._group_channels(names.check_group_name(group))
 
+    async def group_history(self, group: str, since: str | None = None) -> list[Message]:
+        """The messages sent to ``group`` after position ``since`` (a message's
+        ``tidings_position``), oldest first, each with its own position.
+
+        Raises ``HistoryUnavailable`` when they can no longer all be returned (trimmed,
+        history lost, or ``group`` matches no ``history_groups``). ``since=None`` returns
+        whatever is kept.
+        """
+        names.check_group_name(group)
+        position = None if since is None else parse_position(since)
+        if group not in self.history_groups:
+            raise HistoryUnavailable(
+                group, "it keeps no history; add it to the layer's history_groups"
+            )
+        return [decode(frame) for frame in await self._group_history(group, position)]
+
     async def group_size(self, group: str) -> int:
         """How many channels ``group`` holds now (see ``group_channels``)."""
         return len(await self.group_channels(group))
@@ -189,6 +227,10 @@ class BaseChannelLayer(abc.ABC):
     @abc.abstractmethod
     async def _group_channels(self, group: str) -> list[str]:
         """Live members of ``group`` across processes."""
+
+    @abc.abstractmethod
+    async def _group_history(self, group: str, since: Position | None) -> list[Frame]:
+        """Stamped frames after ``since``; raise ``HistoryUnavailable`` if incomplete."""
 
     @abc.abstractmethod
     async def _group_send(self, group: str, payload: Frame) -> GroupSendReport: ...

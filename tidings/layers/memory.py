@@ -6,15 +6,16 @@ deployments; use ``RedisChannelLayer`` when several processes must talk.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Unpack
 
-from ..codec import DEFAULT_MAX_MESSAGE_SIZE, Frame
+from ..codec import Frame, with_position
+from ..exceptions import HistoryUnavailable
+from ..history import GroupHistory
 from ..hub import Hub, Statistics
 from ..report import GroupSendReport
 from ..rules import names
-from ..rules.capacity import CapacitySpec
-from ..rules.patterns import Pattern
-from .base import BaseChannelLayer
+from ..rules.positions import POSITION_KEY, Position
+from .base import BaseChannelLayer, LayerOptions
 
 
 class MemoryChannelLayer(BaseChannelLayer):
@@ -24,26 +25,10 @@ class MemoryChannelLayer(BaseChannelLayer):
     each receiver decodes its own copy of the message.
     """
 
-    def __init__(
-        self,
-        expiry: float = 60,
-        group_expiry: float = 86400,
-        capacity: int = 100,
-        channel_capacity: CapacitySpec = None,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        drop_warning_interval: float = 10.0,
-        presence_groups: Iterable[Pattern] = (),
-    ) -> None:
-        super().__init__(
-            expiry=expiry,
-            group_expiry=group_expiry,
-            capacity=capacity,
-            channel_capacity=channel_capacity,
-            max_message_size=max_message_size,
-            drop_warning_interval=drop_warning_interval,
-            presence_groups=presence_groups,
-        )
+    def __init__(self, **options: Unpack[LayerOptions]) -> None:
+        super().__init__(**options)
         self.hub = Hub(self.capacity_rules, self.expiry, self.group_expiry, self.drops)
+        self.histories: dict[str, GroupHistory] = {}
         self._receive = self.hub.get  # type: ignore[method-assign]  # skip a frame per receive
 
     async def _send(self, channel: str, payload: Frame) -> bool:
@@ -65,10 +50,35 @@ class MemoryChannelLayer(BaseChannelLayer):
         return self.hub.group_members(group)
 
     async def _group_send(self, group: str, payload: Frame) -> GroupSendReport:
+        if group in self.history_groups:
+            with self.hub.lock:
+                history = self.histories.get(group)
+                if history is None:
+                    history = self.histories[group] = GroupHistory(
+                        self.history_size, self.history_ttl, self.hub.clock
+                    )
+                payload = with_position(payload, POSITION_KEY, str(history.next_position()))
+                history.append(payload)
         members, delivered = self.hub.fan_out(group, payload)
         return GroupSendReport(group, members, delivered, members - delivered)
 
+    async def _group_history(self, group: str, since: Position | None) -> list[Frame]:
+        with self.hub.lock:
+            history = self.histories.get(group)
+            if history is None:
+                if since is None:
+                    return []
+                raise HistoryUnavailable(group, "no history exists for it (lost, or never sent)")
+            if since is None:
+                return history.kept()
+            found, problem = history.since(since)
+        if problem:
+            raise HistoryUnavailable(group, problem)
+        return [frame for _, frame in found]
+
     async def _flush(self) -> None:
+        with self.hub.lock:
+            self.histories.clear()  # the next message starts a new epoch
         self.hub.flush()
 
     def statistics(self) -> Statistics:

@@ -46,11 +46,15 @@ function drawChart(canvas, labels, values) {
 }
 
 // A WebSocket that reconnects by itself, with backoff, and reports its state.
+// ``path`` may be a function, asked again at every (re)connect. Tests set
+// window.holdReconnect to keep a dropped socket down for a while.
 function liveSocket(path, { onMessage, onState }) {
   let delay = 250;
   function open() {
+    if (window.holdReconnect) { setTimeout(open, 100); return; }
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + path);
+    const where = typeof path === "function" ? path() : path;
+    const socket = new WebSocket(scheme + location.host + where);
     socket.onopen = () => { delay = 250; onState(true, socket); };
     socket.onmessage = (event) => onMessage(JSON.parse(event.data), socket);
     socket.onclose = () => {

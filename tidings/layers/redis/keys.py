@@ -13,6 +13,8 @@ Keys (``P`` is the layer's prefix)::
     P:alive              ZSET   instance -> last heartbeat (ms); stale instances are skipped
     P:epoch              STR    a token per data set: when it changes, Redis lost its data
     P:stats:<instance>   HASH   that process's counters, refreshed by every heartbeat
+    P:hist:<group>       ZSET   history (offset -> offset, expiry, payload) for history groups;
+    P:hseq:<group>, P:hepoch:<group>  its offset counter and epoch
 
 Every list entry starts with its deadline: 15 ASCII digits of milliseconds on the Redis server
 clock, so a reader or a Lua script can drop expired entries without decoding them. An inbox
@@ -56,6 +58,14 @@ class Keys:
     def group_members(self, name: str) -> str:
         return f"{self.prefix}members:{name}"
 
+    def history(self, group: str) -> list[str]:
+        """The history zset, offset counter and epoch of ``group``."""
+        return [
+            f"{self.prefix}hist:{group}",
+            f"{self.prefix}hseq:{group}",
+            f"{self.prefix}hepoch:{group}",
+        ]
+
     def stats(self, instance: str) -> str:
         return f"{self.prefix}stats:{instance}"
 
@@ -98,6 +108,21 @@ def envelope(kind: int, target: str, payload: bytes | list[str] | None) -> bytes
 def split_entry(entry: bytes) -> tuple[int, bytes]:
     """(deadline in ms, rest) of a list entry."""
     return int(entry[:DEADLINE_DIGITS]), entry[DEADLINE_DIGITS:]
+
+
+POSITION_WIDTH = 40
+
+
+def split_position(rest: bytes) -> tuple[str | None, bytes]:
+    """(history position or None, payload) of an entry's rest (see group_send.lua)."""
+    if rest[:1] != b"P":
+        return None, rest
+    return rest[1 : 1 + POSITION_WIDTH].decode().strip(), rest[1 + POSITION_WIDTH :]
+
+
+def split_history_member(member: bytes) -> tuple[int, bytes]:
+    """(offset, payload) of a history zset member (offset, expiry, payload)."""
+    return int(member[:15]), member[30:]
 
 
 def open_envelope(data: bytes) -> tuple[int, str, Any]:

@@ -27,18 +27,18 @@ import dataclasses
 import os
 import secrets
 import socket
-from collections.abc import Coroutine, Iterable, Sequence
-from typing import Any
+from collections.abc import Coroutine, Sequence
+from typing import Any, Unpack
 
-from ...codec import DEFAULT_MAX_MESSAGE_SIZE, Frame, from_bytes, to_bytes
+from ...codec import Frame, from_bytes, to_bytes, with_position
 from ...crypto import Encryption
-from ...exceptions import BackendUnavailable, ConfigurationError
+from ...exceptions import BackendUnavailable, ConfigurationError, HistoryUnavailable
 from ...hub import Hub, Statistics
 from ...report import GroupSendReport
-from ...rules.capacity import CapacitySpec, check_positive_int
+from ...rules.capacity import check_positive_int
 from ...rules.expiry import check_seconds
-from ...rules.patterns import Pattern
-from ..base import BaseChannelLayer
+from ...rules.positions import POSITION_KEY, Position, resume_problem
+from ..base import BaseChannelLayer, LayerOptions
 from .connection import Client, Connections, Script, command
 from .hosts import parse_hosts
 from .keys import (
@@ -55,10 +55,20 @@ from .keys import (
     member_of,
     shard,
     split_entry,
+    split_history_member,
+    split_position,
 )
 from .reader import InboxReader
 
-_SCRIPTS = ("send_channel", "send_inbox", "group_send", "group_add", "heartbeat", "presence")
+_SCRIPTS = (
+    "send_channel",
+    "send_inbox",
+    "group_send",
+    "group_add",
+    "heartbeat",
+    "presence",
+    "history",
+)
 
 
 class RedisChannelLayer(BaseChannelLayer):
@@ -73,27 +83,13 @@ class RedisChannelLayer(BaseChannelLayer):
         self,
         hosts: object = None,
         prefix: str = "asgi",
-        expiry: float = 60,
-        group_expiry: float = 86400,
-        capacity: int = 100,
-        channel_capacity: CapacitySpec = None,
         symmetric_encryption_keys: Sequence[str | bytes] | None = None,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        drop_warning_interval: float = 10.0,
         inbox_capacity: int = 1000,
         heartbeat_interval: float = 5.0,
         timeout: float = 5.0,
-        presence_groups: Iterable[Pattern] = (),
+        **options: Unpack[LayerOptions],
     ) -> None:
-        super().__init__(
-            expiry=expiry,
-            group_expiry=group_expiry,
-            capacity=capacity,
-            channel_capacity=channel_capacity,
-            max_message_size=max_message_size,
-            drop_warning_interval=drop_warning_interval,
-            presence_groups=presence_groups,
-        )
+        super().__init__(**options)
         if not isinstance(prefix, str) or not prefix or any(c in prefix for c in " :*?[]"):
             raise ConfigurationError(
                 f"prefix must be a non-empty str without spaces, ':' or glob characters, "
@@ -219,7 +215,9 @@ class RedisChannelLayer(BaseChannelLayer):
             if deadline <= self.readers[index].server_now_ms():
                 self.hub.expired += 1
                 continue
-            return self.unwire(data)
+            position, data = split_position(data)
+            frame = self.unwire(data)
+            return frame if position is None else with_position(frame, POSITION_KEY, position)
 
     def _put_back(self, done: asyncio.Future[Any], index: int, key: str) -> None:
         if done.cancelled() or done.exception() is not None or not done.result():
@@ -326,7 +324,7 @@ class RedisChannelLayer(BaseChannelLayer):
     async def _group_send(self, group: str, payload: Frame) -> GroupSendReport:
         data = self.wire(payload)
         keys = [self.keys.group(group), self.keys.group_meta(group), self.keys.alive]
-        args = [
+        args: list[Any] = [
             envelope(GROUP, group, data),
             data,
             self._expiry_ms,
@@ -336,9 +334,14 @@ class RedisChannelLayer(BaseChannelLayer):
             self.capacity,
             member_of(self.instance),
         ]
-        total, delivered, full, stale, _ = await self._script(
+        if group in self.history_groups:
+            keys += self.keys.history(group)
+            args += [self.history_size, int(self.history_ttl * 1000), secrets.token_hex(8)]
+        total, delivered, full, stale, _, position = await self._script(
             self._host_of_group(group), "group_send", keys, args
         )
+        if position:
+            payload = with_position(payload, POSITION_KEY, _text(position))
         local_members, local_delivered = self.hub.fan_out(group, payload)
         dropped = int(full) + int(stale)
         if dropped:
@@ -350,6 +353,23 @@ class RedisChannelLayer(BaseChannelLayer):
             int(delivered) + local_delivered,
             dropped + local_members - local_delivered,
         )
+
+    async def _group_history(self, group: str, since: Position | None) -> list[Frame]:
+        index = self._host_of_group(group)
+        after = 0 if since is None else since.offset
+        epoch, first, last, entries = await self._script(
+            index, "history", self.keys.history(group), [after]
+        )
+        epoch = None if epoch is None else _text(epoch)
+        if since is not None:
+            problem = resume_problem(since, epoch, int(first), int(last))
+            if problem:
+                raise HistoryUnavailable(group, problem)
+        frames = []
+        for member in entries:
+            offset, data = split_history_member(member)
+            frames.append(with_position(self.unwire(data), POSITION_KEY, f"{epoch}:{offset}"))
+        return frames
 
     async def _flush(self) -> None:
         pattern = self.keys.pattern()
@@ -397,3 +417,7 @@ class RedisChannelLayer(BaseChannelLayer):
         return (
             f"<RedisChannelLayer hosts=[{hosts}] prefix={self.prefix!r} capacity={self.capacity}>"
         )
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -15,10 +15,22 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from ...codec import with_position
 from ...crypto import DecryptionFailed
 from ...exceptions import BackendUnavailable
+from ...rules.positions import POSITION_KEY
 from .connection import TRANSIENT, Client, command
-from .keys import ADD, CONTROL, DIRECT, DISCARD, FLUSH, GROUP, open_envelope, split_entry
+from .keys import (
+    ADD,
+    CONTROL,
+    DIRECT,
+    DISCARD,
+    FLUSH,
+    GROUP,
+    open_envelope,
+    split_entry,
+    split_position,
+)
 
 if TYPE_CHECKING:
     from .layer import RedisChannelLayer
@@ -145,6 +157,7 @@ class InboxReader:
             if deadline <= now:
                 hub.expired += 1
                 continue
+            position, rest = split_position(rest)
             kind, target, payload = open_envelope(rest)
             ttl = (deadline - now) / 1000
             try:
@@ -153,7 +166,10 @@ class InboxReader:
                         hub.dropped += 1
                         layer.drops.record(f"channel {target!r}", 1)
                 elif kind == GROUP:
-                    hub.fan_out(target, layer.unwire(payload), ttl)
+                    frame = layer.unwire(payload)
+                    if position is not None:  # stamped once for every member here
+                        frame = with_position(frame, POSITION_KEY, position)
+                    hub.fan_out(target, frame, ttl)
                 elif kind == CONTROL:
                     self._control(target, payload)
             except DecryptionFailed as exc:
