@@ -54,24 +54,19 @@ Step = tuple[str, Callable[[], Awaitable[Outcome]]]
 
 def steps(plan: Plan, url: str, layers: list[str], scenarios: list[str]) -> list[Step]:
     """Every measurement of the run, interleaving contenders within each size."""
-    from ..layers.memory import MemoryChannelLayer
-
     out: list[Step] = []
     if "inproc" in scenarios:
         sends = plan.inproc_sends
         for size in plan.inproc_sizes:
             peer_sends = max(1, min(sends, plan.peer_work // size))
-            tidings = MemoryChannelLayer(capacity=max(100, sends))
             out += [
                 (
                     f"in-process {size}: asyncio.Queue floor",
-                    partial(inproc.bare_queue, size, sends),
+                    partial(_best_of, 2, partial(inproc.bare_queue, size, sends)),
                 ),
                 (
                     f"in-process {size}: tidings",
-                    partial(
-                        inproc.layer_fanout, "tidings MemoryChannelLayer", tidings, size, sends
-                    ),
+                    partial(_best_of, 2, partial(_tidings_memory, size, sends)),
                 ),
                 (
                     f"in-process {size}: channels InMemory",
@@ -122,6 +117,25 @@ def steps(plan: Plan, url: str, layers: list[str], scenarios: list[str]) -> list
             if k in e2e.SERVERS
         ]
     return out
+
+
+async def _best_of(runs: int, measure: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    """The best of ``runs`` measurements: one-off start-up costs (first use of a code
+    path, a GC pause) must not decide a row whose whole run takes a millisecond."""
+    best = await measure()
+    for _ in range(runs - 1):
+        again = await measure()
+        if again.rate > best.rate:
+            best = again
+    best.note = f"best of {runs}"
+    return best
+
+
+async def _tidings_memory(size: int, sends: int) -> Outcome:
+    from ..layers.memory import MemoryChannelLayer
+
+    layer = MemoryChannelLayer(capacity=max(100, sends))
+    return await inproc.layer_fanout("tidings MemoryChannelLayer", layer, size, sends)
 
 
 async def _channels_inmemory(size: int, sends: int, timeout: float) -> Outcome:
