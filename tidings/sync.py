@@ -67,7 +67,7 @@ class SyncLayer:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
         if loop is not None and thread is not None and thread.is_alive():
-            asyncio.run_coroutine_threadsafe(_shutdown(loop), loop)
+            asyncio.run_coroutine_threadsafe(_shutdown(loop, self.layer), loop)
             if thread is not threading.current_thread():
                 thread.join(5)
                 if not thread.is_alive():
@@ -102,11 +102,15 @@ class SyncLayer:
         self._run(self.layer.flush())
 
 
-async def _shutdown(loop: asyncio.AbstractEventLoop) -> None:
-    """Cancel what still runs on the background loop (e.g. a timed-out receive), then stop."""
+async def _shutdown(loop: asyncio.AbstractEventLoop, layer: BaseChannelLayer) -> None:
+    """Cancel what still runs on the background loop (e.g. a timed-out receive), release
+    the layer's connections of this loop, then stop."""
     current = asyncio.current_task()
     tasks = [t for t in asyncio.all_tasks(loop) if t is not current]
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    loop.stop()
+    try:
+        await layer.release_loop()
+    finally:
+        loop.stop()

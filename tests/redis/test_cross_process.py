@@ -139,3 +139,24 @@ def test_receivers_keep_receiving_after_the_readers_loop_ends(redis_server):
     asyncio.run(send())
     b.join(20)
     assert got == [0, 1]
+
+
+def test_async_to_sync_calls_do_not_leave_connections_open(redis_server):
+    import gc
+    import os
+
+    from asgiref.sync import async_to_sync
+
+    layer = RedisChannelLayer(hosts=[redis_server.url], prefix="xleak")
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async_to_sync(layer.group_send)("g", {"type": "t"})
+    gc.collect()
+    before = open_fds()
+    for _ in range(100):
+        async_to_sync(layer.group_send)("g", {"type": "t"})
+    gc.collect()
+    assert open_fds() - before <= 5, "each async_to_sync call leaked a connection"
+    assert len(layer.connections._clients) <= 2

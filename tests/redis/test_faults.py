@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import statistics
 import time
 
 import pytest
@@ -102,19 +103,23 @@ async def test_sigkilled_receiver_does_not_slow_others_and_its_membership_ends(o
         doomed.expect("READY")
         healthy.expect("READY")
         layer = RedisChannelLayer(hosts=[own_redis.url], prefix=prefix, **options)
-        before = time.perf_counter()
+        costs_before = []
         for i in range(20):
+            started = time.perf_counter()
             assert (await layer.group_send("room", {"type": "t", "i": i})).delivered == 10
-        cost_before = time.perf_counter() - before
+            costs_before.append(time.perf_counter() - started)
         doomed.process.kill()  # SIGKILL: no goodbye, no group_discard
         doomed.wait()
         await asyncio.sleep(1.5)  # > 3 heartbeats: the process counts as gone
-        after = time.perf_counter()
+        costs_after = []
         for i in range(20, 40):
+            started = time.perf_counter()
             report = await layer.group_send("room", {"type": "t", "i": i})
+            costs_after.append(time.perf_counter() - started)
             assert (report.members, report.delivered, report.dropped) == (10, 5, 5)
-        cost_after = time.perf_counter() - after
-        assert cost_after < cost_before * 3 + 0.05, (cost_before, cost_after)
+        # Medians: one scheduler hiccup on a 2-core machine must not decide this.
+        before, after = statistics.median(costs_before), statistics.median(costs_after)
+        assert after < before * 3 + 0.005, (before, after)
         results = await asyncio.to_thread(healthy.expect, "RESULT", 60)
         assert all(got == list(range(40)) for got in results.values())
         await asyncio.sleep(4.5)  # group_expiry: the dead process's membership is gone

@@ -241,6 +241,9 @@ class BaseChannelLayer(abc.ABC):
     async def _close(self) -> None:  # noqa: B027 - optional hook
         """Release backend resources; nothing to do by default."""
 
+    async def release_loop(self) -> None:  # noqa: B027 - optional hook
+        """Release what belongs to the running event loop, which is about to stop."""
+
     @abc.abstractmethod
     def statistics(self) -> Statistics:
         """Counters and gauges of this layer in this process."""

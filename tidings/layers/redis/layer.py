@@ -400,6 +400,10 @@ class RedisChannelLayer(BaseChannelLayer):
         for reader in self.readers:
             reader.epoch = None  # announce liveness again before the next membership
 
+    async def release_loop(self) -> None:
+        """Close the running loop's connections (layer.sync calls this before stopping)."""
+        await self.connections.close_current()
+
     async def _close(self) -> None:
         for reader in self.readers:
             reader.stop()
