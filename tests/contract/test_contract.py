@@ -525,3 +525,17 @@ async def test_sync_facade_round_trip(layer):
     report = await asyncio.to_thread(work)
     assert report.delivered == 1
     assert (await receive_soon(layer, channel))["type"] == "via.sync"
+
+
+async def test_cancelled_receive_on_a_normal_channel_keeps_the_message(layer):
+    # On Redis a receive blocks in BLPOP; a message it pops after being cancelled must go
+    # back to the head of the channel, not vanish.
+    for i in range(5):
+        task = asyncio.create_task(layer.receive("jobs.cancel"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        await layer.send("jobs.cancel", {"type": "t", "i": i})
+        await asyncio.gather(task, return_exceptions=True)
+        got = await receive_soon(layer, "jobs.cancel", 5)
+        assert got["i"] == i
+    await assert_nothing(layer, "jobs.cancel")
