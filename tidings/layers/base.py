@@ -104,12 +104,15 @@ class BaseChannelLayer(abc.ABC):
             self._remember(names.check_channel_name(channel))
         payload = encode(message, self.max_message_size)
         if not await self._send(channel, payload):
-            raise ChannelFull(
-                f"Channel {channel!r} holds its capacity of "
-                f"{self.capacity_rules.capacity_for(channel)} unread messages; its consumer "
-                "is not keeping up (or is gone). Retry later, or raise capacity / "
-                "channel_capacity."
-            )
+            raise ChannelFull(self._full_reason(channel))
+
+    def _full_reason(self, channel: str) -> str:
+        """The ``ChannelFull`` message for ``channel``."""
+        return (
+            f"Channel {channel!r} holds its capacity of "
+            f"{self.capacity_rules.capacity_for(channel)} unread messages; its consumer "
+            "is not keeping up (or is gone). Retry later, or raise capacity / channel_capacity."
+        )
 
     async def receive(self, channel: str) -> Message:
         """Wait for the next message on ``channel``. Cancelling loses nothing."""

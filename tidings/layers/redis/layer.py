@@ -174,6 +174,15 @@ class RedisChannelLayer(BaseChannelLayer):
         args = [self.wire(payload), self._expiry_ms, self.capacity_rules.capacity_for(channel)]
         return bool(await self._script(index, "send_channel", [self.keys.channel(channel)], args))
 
+    def _full_reason(self, channel: str) -> str:
+        instance = instance_of(channel)
+        if instance is None or instance == self.instance:
+            return super()._full_reason(channel)
+        return (
+            f"The process that owns {channel!r} has {self.inbox_capacity} messages waiting in "
+            "its inbox (inbox_capacity): it is stalled or gone. Retry later, or check it."
+        )
+
     async def _receive(self, channel: str) -> Frame:
         if channel in self.hub.inboxes:  # a channel of ours already in use: the hot path
             task = self.readers[0].task
