@@ -97,19 +97,18 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
     assert (total, delivered, full, stale) == (6, 3, 1, 2)
 
 
-async def test_group_send_trims_expired_members(client):
+async def test_expired_members_get_nothing_and_group_add_trims_them(client):
     k = Keys("s")
     add, send = Script("group_add"), Script("group_send")
-    await add(
-        client,
-        [k.group("g"), k.group_meta("g"), k.group_members("g")],
-        ["worker.q", 50, 5, "set", ""],
-    )
+    keys = [k.group("g"), k.group_meta("g"), k.group_members("g")]
+    await add(client, keys, ["worker.q", 50, 5, "set", ""])
     await client.persist(k.group("g"))
     await asyncio.sleep(0.1)
     args = [b"E", b"R", 60_000, 10, k.prefix, 15_000, 100, "nobody!"]
     result = await send(client, [k.group("g"), k.group_meta("g"), k.alive], args)
-    assert result[0] == 0 and await client.zcard(k.group("g")) == 0
+    assert result[0] == 0 and await client.llen(k.channel("worker.q")) == 0
+    await add(client, keys, ["other.q", 60_000, 5, "set", ""])  # trims the expired one
+    assert await client.zrange(k.group("g"), 0, -1) == [b"other.q"]
 
 
 async def test_heartbeat_keeps_one_epoch_until_the_data_is_lost(client):

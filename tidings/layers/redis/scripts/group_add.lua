@@ -7,6 +7,7 @@
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expiry = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)  -- group_send only skips expired ones
 redis.call('ZADD', KEYS[1], now + expiry, ARGV[1])
 if ARGV[4] == 'set' then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])

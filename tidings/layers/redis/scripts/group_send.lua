@@ -29,8 +29,8 @@ if #KEYS > 3 then
   redis.call('PEXPIRE', KEYS[5], ttl)
   redis.call('PEXPIRE', KEYS[6], ttl)
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+-- Only live members are read; expired ones are trimmed by group_add, not on every send.
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
 local total, delivered, full, stale, processes = 0, 0, 0, 0, 0
 for _, m in ipairs(members) do
   local raw = redis.call('HGET', KEYS[2], m)
