@@ -36,4 +36,14 @@ def wait_http(url: str, process: subprocess.Popen[str], seconds: float = 30) -> 
     raise AssertionError(f"{url} did not answer in {seconds}s")
 
 
-__all__ = ["RedisServer", "free_port", "start_redis", "wait_http"]
+def stop_process(process: subprocess.Popen[str]) -> None:
+    """Terminate a server the test started; kill it if it does not stop in 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+__all__ = ["RedisServer", "free_port", "start_redis", "stop_process", "wait_http"]

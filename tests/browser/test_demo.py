@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ..servers import free_port, wait_http
+from ..servers import free_port, stop_process, wait_http
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,11 +54,7 @@ class Demo:
             return exc.code, json.loads(exc.read())
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
 
 
 @pytest.fixture(scope="module")

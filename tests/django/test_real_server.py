@@ -16,7 +16,7 @@ websockets = pytest.importorskip("websockets")
 pytest.importorskip("uvicorn")
 pytest.importorskip("channels")
 
-from ..servers import free_port, wait_http  # noqa: E402
+from ..servers import free_port, stop_process, wait_http  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,11 +65,7 @@ class Server:
         return f"ws://127.0.0.1:{self.port}{path}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
 
 
 def call(url: str, method: str = "GET") -> int:
