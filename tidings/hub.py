@@ -125,11 +125,6 @@ class Hub:
             self.drops.record(f"group {group!r}", count - delivered, now)
         return count, delivered
 
-    def put_many(self, channels: Iterable[str], payload: Payload) -> int:
-        """Append to each channel's inbox, skipping full ones: returns how many took it."""
-        with self.lock:
-            return self._put_many(channels, payload, self.clock())
-
     def _put_many(
         self, channels: Iterable[str], payload: Payload, now: float, ttl: float | None = None
     ) -> int:
@@ -254,12 +249,6 @@ class Hub:
             now = self.clock()
             return [c for c, until in self.groups.get(group, {}).items() if until > now]
 
-    def groups_of(self, channel: str) -> list[str]:
-        """Groups ``channel`` is a live member of."""
-        with self.lock:
-            now = self.clock()
-            return [g for g, m in self.groups.items() if m.get(channel, 0.0) > now]
-
     # -- housekeeping ------------------------------------------------------------
 
     def depth(self, channel: str) -> int:
@@ -276,19 +265,6 @@ class Hub:
                     if not waiter.done() and loop.is_running() and not loop.is_closed():
                         return loop
         return None
-
-    def discard_channel(self, channel: str) -> None:
-        """Forget ``channel``'s unread messages and memberships (its reader is gone)."""
-        with self.lock:
-            inbox = self.inboxes.get(channel)
-            if inbox is not None and not inbox.waiters:
-                self.flushed += len(inbox.items)
-                del self.inboxes[channel]
-            for group in [g for g, m in self.groups.items() if channel in m]:
-                members = self.groups[group]
-                del members[channel]
-                if not members:
-                    del self.groups[group]
 
     def flush(self) -> None:
         """Drop every message and membership; waiting receivers keep waiting."""
