@@ -83,30 +83,17 @@ def steps(plan: Plan, url: str, layers: list[str], scenarios: list[str]) -> list
                 )
                 for k in kinds
             ]
-    if "groups" in scenarios:
-        out += [
-            (
-                f"small groups: {REDIS_LAYERS[k]}",
-                partial(crossproc.small_groups, k, url, plan.groups),
-            )
-            for k in kinds
-        ]
-    if "p2p" in scenarios:
-        out += [
-            (
-                f"point-to-point: {REDIS_LAYERS[k]}",
-                partial(crossproc.point_to_point, k, url, *plan.p2p),
-            )
-            for k in kinds
-        ]
-    if "queue" in scenarios:
-        out += [
-            (
-                f"worker queue: {REDIS_LAYERS[k]}",
-                partial(crossproc.worker_queue, k, url, plan.queue),
-            )
-            for k in kinds
-        ]
+    per_layer = {  # scenario: (label, measurement taking the layer kind)
+        "groups": ("small groups", partial(crossproc.small_groups, url=url, groups=plan.groups)),
+        "p2p": (
+            "point-to-point",
+            partial(crossproc.point_to_point, url=url, pairs=plan.p2p[0], trips=plan.p2p[1]),
+        ),
+        "queue": ("worker queue", partial(crossproc.worker_queue, url=url, messages=plan.queue)),
+    }
+    for scenario, (label, measure) in per_layer.items():
+        if scenario in scenarios:
+            out += [(f"{label}: {REDIS_LAYERS[k]}", partial(measure, k)) for k in kinds]
     if "e2e" in scenarios:
         out += [
             (
