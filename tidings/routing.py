@@ -1,10 +1,11 @@
-"""Routing for plain ASGI apps: by protocol, by URL path, and an Origin check.
+"""Routing for plain ASGI apps: by protocol, by URL path, by channel name, and an Origin check.
 
 application = ProtocolTypeRouter({
     "http": http_app,
     "websocket": AllowedHostsOriginValidator(URLRouter([
         path("ws/chat/<str:room_name>/", ChatConsumer.as_asgi()),
     ])),
+    "channel": ChannelNameRouter({"thumbnails": ThumbnailConsumer.as_asgi()}),
 })
 """
 
@@ -14,6 +15,8 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .exceptions import ConfigurationError, InvalidName
+from .rules.names import check_channel_name, is_process_specific
 from .rules.origins import origin_allowed
 from .rules.routes import PathPattern, compile_path
 from .types import ASGIApp, Receive, Scope, Send
@@ -82,6 +85,51 @@ class URLRouter:
             return
         logger.info("No route for %s %s", scope.get("type"), scope.get("path"))
         await _not_found(scope, receive, send)
+
+
+class ChannelNameRouter:
+    """Sends each ``{"type": "channel", "channel": name}`` scope to the app for ``name``.
+
+    The app for background workers (``tidings worker MODULE:APP CHANNEL...``), as in
+    Channels: one scope per channel name, the jobs on that channel arrive through
+    ``receive``. The names are normal channels (no ``!``), shared by every worker process.
+    Raises ``ConfigurationError`` for a scope naming a channel it has no app for.
+    """
+
+    def __init__(self, application_mapping: Mapping[str, ASGIApp]) -> None:
+        if not isinstance(application_mapping, Mapping):
+            raise TypeError(
+                "ChannelNameRouter takes a mapping of channel name to app, e.g. "
+                '{"thumbnails": ThumbnailConsumer.as_asgi()}; got '
+                f"{type(application_mapping).__name__}."
+            )
+        for name in application_mapping:
+            if is_process_specific(check_channel_name(name)):
+                raise InvalidName(
+                    f"ChannelNameRouter channel {name!r} is process-specific (has '!'); "
+                    "workers share normal channel names such as 'thumbnails'."
+                )
+        self.application_mapping = dict(application_mapping)
+
+    @property
+    def channels(self) -> list[str]:
+        """The channel names this router has apps for, in the order given."""
+        return list(self.application_mapping)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if "channel" not in scope:
+            raise ConfigurationError(
+                f"ChannelNameRouter got a {scope.get('type')!r} scope without a 'channel' key; "
+                "it routes only 'channel' scopes: put it under "
+                'ProtocolTypeRouter({"channel": ...}) and run it with tidings worker.'
+            )
+        app = self.application_mapping.get(scope["channel"])
+        if app is None:
+            raise ConfigurationError(
+                f"No application configured for channel name {scope['channel']!r}; "
+                f"this ChannelNameRouter knows {', '.join(map(repr, self.channels))}."
+            )
+        await app(scope, receive, send)
 
 
 class OriginValidator:
