@@ -153,6 +153,54 @@ class OriginValidator:
         await self.application(scope, receive, send)
 
 
+UNAUTHENTICATED_CLOSE_CODE = 4401
+
+
+class RequireUser:
+    """Lets through only connections whose ``scope["user"]`` is authenticated.
+
+    Put it behind the middleware that sets ``scope["user"]`` (Starlette's
+    ``AuthenticationMiddleware``, Channels' ``AuthMiddlewareStack``). An anonymous
+    WebSocket is accepted and closed at once with ``close_code`` (4401, "unauthorized"),
+    so a browser's ``onclose`` sees the code (a refusal during the handshake reaches a
+    browser as 1006 with no reason); an anonymous HTTP request gets 401. A scope without
+    ``"user"`` is a ``ConfigurationError``: the authentication middleware is missing.
+    """
+
+    def __init__(self, application: ASGIApp, close_code: int = UNAUTHENTICATED_CLOSE_CODE) -> None:
+        self.application = application
+        self.close_code = close_code
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("websocket", "http"):
+            await self.application(scope, receive, send)
+            return
+        if "user" not in scope:
+            raise ConfigurationError(
+                "RequireUser found no scope['user']: put it behind the authentication "
+                "middleware (Starlette's AuthenticationMiddleware, Channels' AuthMiddlewareStack)."
+            )
+        if getattr(scope["user"], "is_authenticated", False) is True:
+            await self.application(scope, receive, send)
+            return
+        logger.info("Refused an unauthenticated %s to %s", scope["type"], scope.get("path"))
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            await send({"type": "websocket.accept"})
+            await send(
+                {"type": "websocket.close", "code": self.close_code, "reason": "login required"}
+            )
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"Login required."})
+
+
 def AllowedHostsOriginValidator(
     application: ASGIApp, allowed_hosts: Iterable[str] | None = None
 ) -> OriginValidator:
