@@ -6,18 +6,20 @@ Run it (one process, or several sharing Redis):
     export TIDINGS_URL=redis://127.0.0.1:6379/0        # or leave unset: memory://, one process
     uvicorn fastapi_notifications:app --app-dir examples --port 8001
 
-Then log in (a signed session cookie), open the notifications socket with that cookie,
-and send yourself something:
+Then log in (a signed session cookie) and send yourself something:
 
     curl -c jar -X POST localhost:8001/login -H 'content-type: application/json' \\
          -d '{"username": "alice", "password": "wonderland"}'
-    python -m websockets ws://localhost:8001/ws/notify/ ...   # with the cookie, or:
-    # a non-browser client can send "Authorization: Bearer alice-api-token" instead
     curl -b jar -X POST localhost:8001/notify/7 -H 'content-type: application/json' \\
          -d '{"message": "hello alice"}'
 
+while a socket listens on ws://localhost:8001/ws/notify/: a page of this site after
+logging in (the browser sends the cookie), or any client sending the cookie or
+``Authorization: Bearer alice-api-token`` (and an ``Origin`` of this site).
+
 Only user 7's sockets get it. An anonymous socket, a forged cookie or an unknown token
-is accepted and closed at once with code 4401 (``tidings.routing.RequireUser``).
+is accepted and closed at once with code 4401 (``tidings.routing.RequireUser``); a socket
+opened by a page of another site (its Origin) is refused at the handshake.
 NotificationConsumer and send_notification_to_user are seed 001's code, imports changed.
 """
 
@@ -38,7 +40,7 @@ from starlette.routing import WebSocketRoute
 from tidings import get_channel_layer
 from tidings.consumers import AsyncWebsocketConsumer
 from tidings.integrations.starlette import BearerTokenBackend, SessionBackend, User
-from tidings.routing import RequireUser
+from tidings.routing import AllowedHostsOriginValidator, RequireUser
 
 # -- seed 001, unchanged but for the imports ------------------------------------------
 
@@ -97,7 +99,11 @@ app = FastAPI(
     lifespan=lifespan,
     routes=[
         WebSocketRoute(
-            "/ws/notify/", NotificationConsumer.as_asgi(), middleware=[Middleware(RequireUser)]
+            "/ws/notify/",
+            NotificationConsumer.as_asgi(),
+            # Outermost first: pages of other sites are refused (their Origin), then
+            # sockets without a logged-in user.
+            middleware=[Middleware(AllowedHostsOriginValidator), Middleware(RequireUser)],
         )
     ],
     middleware=[

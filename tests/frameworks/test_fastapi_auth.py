@@ -19,7 +19,7 @@ import httpx
 import pytest
 from itsdangerous import TimestampSigner
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tidings.layers.redis import RedisChannelLayer
 
@@ -55,8 +55,8 @@ def login(server, username: str, password: str) -> str:
     return f"session={reply.cookies['session']}"
 
 
-async def socket(server, **headers: str):
-    return await connect(server["ws"], additional_headers=headers, open_timeout=10)
+async def socket(server, origin: str = "http://127.0.0.1", **headers: str):
+    return await connect(server["ws"], additional_headers=headers, origin=origin, open_timeout=10)
 
 
 async def refused_with(server, **headers: str) -> int | None:
@@ -114,6 +114,13 @@ async def test_a_notification_for_user_7_reaches_only_user_7s_sockets(server):
     finally:
         for ws in (alice_tab1, alice_tab2, alice_api, bob_tab):
             await ws.close()
+
+
+async def test_a_page_of_another_site_is_refused_at_the_handshake(server):
+    alice = login(server, "alice", "wonderland")
+    with pytest.raises(InvalidStatus) as refused:
+        await socket(server, origin="https://evil.example", Cookie=alice)
+    assert refused.value.response.status_code == 403
 
 
 async def test_an_anonymous_socket_is_closed_with_4401(server):
