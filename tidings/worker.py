@@ -325,6 +325,13 @@ def load(target: str, channels: Sequence[str], url: str | None) -> tuple[ASGIApp
             f"The app's ChannelNameRouter has no app for {', '.join(map(repr, unknown))}; "
             f"it knows {', '.join(map(repr, known or ()))}."
         )
+    from .config import _django_channel_layers
+
+    if _django_channel_layers() is not None:
+        logger.warning(
+            "Django settings are configured: the layer is CHANNEL_LAYERS['default'], not "
+            "--url/TIDINGS_URL (under Django, Channels' runworker is the usual choice)."
+        )
     return application, get_channel_layer()
 
 
