@@ -11,10 +11,10 @@ where any worker process can take it; each job goes to exactly one worker.
 
 Stopping (SIGTERM or SIGINT): no slot takes a new job, the jobs in hand finish, waiting
 receives are cancelled (the layer puts back a job a cancelled receive had already popped)
-and the process exits 0. A second signal exits at once (status 1), abandoning the jobs
-in hand. A SIGKILL loses at most one job per slot: the one it was handling, or one Redis
-had just handed it. A job whose handler raises is logged with its traceback; the slot
-starts a fresh app instance and takes the next job.
+and the process exits 0. A second signal (a second or more after the first) exits at
+once (status 1), abandoning the jobs in hand. A SIGKILL loses at most one job per slot:
+the one it was handling, or one Redis had just handed it. A job whose handler raises is
+logged with its traceback; the slot starts a fresh app instance and takes the next job.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from .types import ASGIApp, Message
 logger = logging.getLogger("tidings.worker")
 SETTLE_SECONDS = 10.0  # bound on waiting for the layer to put back cancelled pops
 RESTART_DELAY = 1.0  # an app that ends without taking a job is restarted after this
+DUPLICATE_SIGNAL_WINDOW = 1.0  # a second signal this soon is the same stop request
 
 
 class Worker:
@@ -253,14 +254,20 @@ def main(args: argparse.Namespace) -> int:
 
 async def _serve(worker: Worker) -> int:
     loop = asyncio.get_running_loop()
-    signals = 0
+    first: float | None = None
 
     def on_signal(signum: int) -> None:
-        nonlocal signals
-        signals += 1
-        if signals == 1:
-            logger.info("Got %s.", signal.Signals(signum).name)
+        nonlocal first
+        name = signal.Signals(signum).name
+        if first is None:
+            first = loop.time()
+            logger.info("Got %s.", name)
             worker.stop()
+            return
+        if loop.time() - first < DUPLICATE_SIGNAL_WINDOW:
+            # One stop request from two sources (a terminal's Ctrl-C reaches the whole
+            # process group, a supervisor signals too): not a demand to abandon jobs.
+            logger.info("Got %s again; still finishing the jobs in hand.", name)
             return
         logger.warning("Second signal: exiting now; %d job(s) in hand abandoned.", worker.in_hand)
         logging.shutdown()

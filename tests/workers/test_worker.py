@@ -143,3 +143,24 @@ async def test_an_idle_worker_stops_at_once_and_later_jobs_stay_queued(workers, 
     await asyncio.sleep(0.3)
     assert await queued(producer, "jobs") == 5
     assert job_log.ids("start") == []
+
+
+async def test_two_signals_at_once_are_one_stop_a_later_one_abandons(workers, producer, job_log):
+    # Ctrl-C in a terminal reaches the whole process group; a supervisor may signal too.
+    first = workers("jobs")
+    await send_jobs(producer, "jobs", [1], sleep=2)
+    await asyncio.to_thread(job_log.wait_for, "start", 1)
+    first.signal(signal.SIGINT)
+    first.signal(signal.SIGTERM)
+    assert first.wait() == 0
+    assert job_log.ids("done") == [1]
+
+    second = workers("jobs")
+    await send_jobs(producer, "jobs", [2], sleep=30)
+    await asyncio.to_thread(job_log.wait_for, "start", 2)
+    second.signal(signal.SIGTERM)
+    await asyncio.sleep(1.5)
+    second.signal(signal.SIGTERM)
+    assert second.wait(10) == 1
+    assert "1 job(s) in hand abandoned" in second.log
+    assert job_log.ids("done") == [1]
