@@ -14,6 +14,7 @@ from ..rules.routes import compile_path
 from ..types import ASGIApp, Receive, Scope, Send
 from .consumers import ChatConsumer, IndexConsumer
 from .ingest import BadIngest, ingest
+from .jobs import jobs_enabled, queue_ingest
 
 _STATIC = resources.files(__package__).joinpath("static")
 _TYPES = {
@@ -61,6 +62,9 @@ async def http_app(scope: Scope, receive: Receive, send: Send) -> None:
         layer = get_channel_layer()
         try:
             body = await _read_body(receive)
+            if jobs_enabled():  # --job-workers: a tidings worker process does the work
+                await _json(send, 202, await asyncio.to_thread(queue_ingest, layer, body))
+                return
             # The seed's IngestView is synchronous: run it as such, in a worker thread.
             result = await asyncio.to_thread(ingest, layer, body)
         except BadIngest as exc:
