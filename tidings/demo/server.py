@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
             "pages on different workers would not see each other's broadcasts."
         )
     url = args.redis or "memory://"
+    # One session secret for every server process, so a login works on any of them.
+    os.environ.setdefault("TIDINGS_DEMO_SECRET", secrets.token_urlsafe(32))
     # The dashboard keeps the last 200 ingests so a page that reconnects can catch up.
     os.environ["TIDINGS_URL"] = (
         url + ("&" if "?" in url else "?") + "history_groups=index&history_size=200"
