@@ -1,4 +1,4 @@
-"""The ``tidings`` command: demo, bench, inspect, listen, send, group-send."""
+"""The ``tidings`` command: demo, bench, inspect, listen, send, group-send, worker."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .bench.cli import add_parser as add_bench
     from .demo.server import add_parser as add_demo
     from .inspect import add_parsers as add_inspect
+    from .worker import add_parser as add_worker
 
     add_demo(sub)
     add_bench(sub)
     add_inspect(sub)
+    add_worker(sub)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

@@ -1,10 +1,11 @@
-"""Routing for plain ASGI apps: by protocol, by URL path, and an Origin check.
+"""Routing for plain ASGI apps: by protocol, by URL path, by channel name, and an Origin check.
 
 application = ProtocolTypeRouter({
     "http": http_app,
     "websocket": AllowedHostsOriginValidator(URLRouter([
         path("ws/chat/<str:room_name>/", ChatConsumer.as_asgi()),
     ])),
+    "channel": ChannelNameRouter({"thumbnails": ThumbnailConsumer.as_asgi()}),
 })
 """
 
@@ -14,6 +15,8 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .exceptions import ConfigurationError, InvalidName
+from .rules.names import check_channel_name, is_process_specific
 from .rules.origins import origin_allowed
 from .rules.routes import PathPattern, compile_path
 from .types import ASGIApp, Receive, Scope, Send
@@ -84,6 +87,51 @@ class URLRouter:
         await _not_found(scope, receive, send)
 
 
+class ChannelNameRouter:
+    """Sends each ``{"type": "channel", "channel": name}`` scope to the app for ``name``.
+
+    The app for background workers (``tidings worker MODULE:APP CHANNEL...``), as in
+    Channels: one scope per channel name, the jobs on that channel arrive through
+    ``receive``. The names are normal channels (no ``!``), shared by every worker process.
+    Raises ``ConfigurationError`` for a scope naming a channel it has no app for.
+    """
+
+    def __init__(self, application_mapping: Mapping[str, ASGIApp]) -> None:
+        if not isinstance(application_mapping, Mapping):
+            raise TypeError(
+                "ChannelNameRouter takes a mapping of channel name to app, e.g. "
+                '{"thumbnails": ThumbnailConsumer.as_asgi()}; got '
+                f"{type(application_mapping).__name__}."
+            )
+        for name in application_mapping:
+            if is_process_specific(check_channel_name(name)):
+                raise InvalidName(
+                    f"ChannelNameRouter channel {name!r} is process-specific (has '!'); "
+                    "workers share normal channel names such as 'thumbnails'."
+                )
+        self.application_mapping = dict(application_mapping)
+
+    @property
+    def channels(self) -> list[str]:
+        """The channel names this router has apps for, in the order given."""
+        return list(self.application_mapping)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if "channel" not in scope:
+            raise ConfigurationError(
+                f"ChannelNameRouter got a {scope.get('type')!r} scope without a 'channel' key; "
+                "it routes only 'channel' scopes: put it under "
+                'ProtocolTypeRouter({"channel": ...}) and run it with tidings worker.'
+            )
+        app = self.application_mapping.get(scope["channel"])
+        if app is None:
+            raise ConfigurationError(
+                f"No application configured for channel name {scope['channel']!r}; "
+                f"this ChannelNameRouter knows {', '.join(map(repr, self.channels))}."
+            )
+        await app(scope, receive, send)
+
+
 class OriginValidator:
     """Refuses WebSockets whose ``Origin`` header matches none of ``allowed_origins``."""
 
@@ -103,6 +151,54 @@ class OriginValidator:
                 await send({"type": "websocket.close", "code": 403})
                 return
         await self.application(scope, receive, send)
+
+
+UNAUTHENTICATED_CLOSE_CODE = 4401
+
+
+class RequireUser:
+    """Lets through only connections whose ``scope["user"]`` is authenticated.
+
+    Put it behind the middleware that sets ``scope["user"]`` (Starlette's
+    ``AuthenticationMiddleware``, Channels' ``AuthMiddlewareStack``). An anonymous
+    WebSocket is accepted and closed at once with ``close_code`` (4401, "unauthorized"),
+    so a browser's ``onclose`` sees the code (a refusal during the handshake reaches a
+    browser as 1006 with no reason); an anonymous HTTP request gets 401. A scope without
+    ``"user"`` is a ``ConfigurationError``: the authentication middleware is missing.
+    """
+
+    def __init__(self, application: ASGIApp, close_code: int = UNAUTHENTICATED_CLOSE_CODE) -> None:
+        self.application = application
+        self.close_code = close_code
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("websocket", "http"):
+            await self.application(scope, receive, send)
+            return
+        if "user" not in scope:
+            raise ConfigurationError(
+                "RequireUser found no scope['user']: put it behind the authentication "
+                "middleware (Starlette's AuthenticationMiddleware, Channels' AuthMiddlewareStack)."
+            )
+        if getattr(scope["user"], "is_authenticated", False) is True:
+            await self.application(scope, receive, send)
+            return
+        logger.info("Refused an unauthenticated %s to %s", scope["type"], scope.get("path"))
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            await send({"type": "websocket.accept"})
+            await send(
+                {"type": "websocket.close", "code": self.close_code, "reason": "login required"}
+            )
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"Login required."})
 
 
 def AllowedHostsOriginValidator(

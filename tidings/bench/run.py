@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
-from . import crossproc, e2e, inproc
+from . import crossproc, e2e, inproc, jobs
 from .peers import REDIS_LAYERS, PeerMissing
 from .results import Outcome
 
@@ -94,6 +94,16 @@ def steps(plan: Plan, url: str, layers: list[str], scenarios: list[str]) -> list
     for scenario, (label, measure) in per_layer.items():
         if scenario in scenarios:
             out += [(f"{label}: {REDIS_LAYERS[k]}", partial(measure, k)) for k in kinds]
+    if "queue" in scenarios:  # whole workers: tidings worker vs Channels' runworker
+        for kill, count in ((False, plan.queue), (True, 300)):
+            out += [
+                (
+                    f"job queue{', SIGKILL' if kill else ''}: {label}",
+                    partial(jobs.job_queue, name, url, count, kill=kill),
+                )
+                for name, (label, kind) in jobs.CONTENDERS.items()
+                if kind in kinds
+            ]
     if "e2e" in scenarios:
         out += [
             (

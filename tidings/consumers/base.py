@@ -18,7 +18,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from ..config import get_channel_layer
 from ..exceptions import HistoryUnavailable, NoHandler
 from ..rules.handlers import handler_name
-from ..types import ASGIApp, Message, Receive, Scope, Send
+from ..types import Message, Receive, Scope, Send
 
 
 class StopConsumer(Exception):
@@ -47,16 +47,20 @@ class AsyncConsumer:
             setattr(self, key, value)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if "url_route" not in scope and "path_params" in scope:
+            # Mounted in Starlette/FastAPI: its route parameters, where Channels code reads them.
+            scope = {**scope, "url_route": {"args": (), "kwargs": dict(scope["path_params"])}}
         self.scope = scope
         self.base_send = send
-        self.channel_layer = None
         self.channel_name = None
         sources: list[Callable[[], Awaitable[Message]]] = [receive]
-        if self.channel_layer_alias is not None:
-            self.channel_layer = get_channel_layer(self.channel_layer_alias)
-            if self.channel_layer is not None:
-                self.channel_name = await self.channel_layer.new_channel()
-                sources.append(functools.partial(self.channel_layer.receive, self.channel_name))
+        layer = vars(self).get("channel_layer")  # as_asgi(channel_layer=...)
+        if layer is None and self.channel_layer_alias is not None:
+            layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_layer = layer
+        if layer is not None:
+            self.channel_name = await layer.new_channel()
+            sources.append(functools.partial(layer.receive, self.channel_name))
         with contextlib.suppress(StopConsumer):
             await dispatch_many(sources, self.dispatch)
 
@@ -96,17 +100,35 @@ class AsyncConsumer:
         return len(missed)
 
     @classmethod
-    def as_asgi(cls, **initkwargs: Any) -> ASGIApp:
-        """An ASGI app that makes a new consumer per connection."""
+    def as_asgi(cls, **initkwargs: Any) -> ConsumerApp:
+        """An ASGI app that makes a new consumer per connection.
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            consumer = cls(**initkwargs)
-            await consumer(scope, receive, send)
+        ``initkwargs`` become attributes of each consumer; ``channel_layer=layer`` gives
+        it that layer instead of ``get_channel_layer(channel_layer_alias)``.
+        """
+        return ConsumerApp(cls, initkwargs)
 
-        app.consumer_class = cls  # type: ignore[attr-defined]
-        app.consumer_initkwargs = initkwargs  # type: ignore[attr-defined]
-        functools.update_wrapper(app, cls, updated=())
-        return app
+
+class ConsumerApp:
+    """The ASGI app ``as_asgi()`` returns: a new consumer per connection.
+
+    An object rather than a function, so that Starlette's ``WebSocketRoute`` and
+    ``Route`` mount it as an ASGI app (they call plain functions as ``f(websocket)``).
+    """
+
+    def __init__(self, consumer_class: type[AsyncConsumer], initkwargs: dict[str, Any]) -> None:
+        self.consumer_class = consumer_class
+        self.consumer_initkwargs = initkwargs
+        self.__name__ = consumer_class.__name__
+        self.__qualname__ = consumer_class.__qualname__
+        self.__doc__ = consumer_class.__doc__
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        consumer = self.consumer_class(**self.consumer_initkwargs)
+        await consumer(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"<{self.consumer_class.__qualname__}.as_asgi()>"
 
 
 class SyncConsumer(AsyncConsumer):
@@ -141,4 +163,10 @@ async def dispatch_many(
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # asyncio.wait, not gather: if our caller cancels us meanwhile, the CancelledError
+        # we raise must be the caller's own (anyio's cancel scopes, e.g. Starlette's
+        # TestClient, recognise theirs by its message; gather would raise a bare one).
+        await asyncio.wait(tasks)
+        for task in tasks:
+            if not task.cancelled():
+                task.exception()  # retrieved: a failed receive is not "never retrieved"

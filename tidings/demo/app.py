@@ -12,8 +12,12 @@ from ..config import get_channel_layer
 from ..routing import AllowedHostsOriginValidator, ProtocolTypeRouter, URLRouter, path
 from ..rules.routes import compile_path
 from ..types import ASGIApp, Receive, Scope, Send
+from . import notifications
 from .consumers import ChatConsumer, IndexConsumer
 from .ingest import BadIngest, ingest
+from .jobs import jobs_enabled, queue_ingest
+
+_notifications = notifications.http_app()
 
 _STATIC = resources.files(__package__).joinpath("static")
 _TYPES = {
@@ -52,8 +56,11 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 async def http_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """GET /, /chat/<room>/, /static/<file>; POST /ingest."""
+    """GET /, /chat/<room>/, /static/<file>; POST /ingest; /notifications/..."""
     method, route = scope["method"], scope["path"]
+    if route.startswith("/notifications/"):
+        await _notifications(scope, receive, send)
+        return
     if route == "/ingest":
         if method != "POST":
             await _json(send, 405, {"error": "POST seven numbers to /ingest."})
@@ -61,6 +68,9 @@ async def http_app(scope: Scope, receive: Receive, send: Send) -> None:
         layer = get_channel_layer()
         try:
             body = await _read_body(receive)
+            if jobs_enabled():  # --job-workers: a tidings worker process does the work
+                await _json(send, 202, await asyncio.to_thread(queue_ingest, layer, body))
+                return
             # The seed's IngestView is synchronous: run it as such, in a worker thread.
             result = await asyncio.to_thread(ingest, layer, body)
         except BadIngest as exc:
@@ -96,6 +106,7 @@ def create_app() -> ASGIApp:
         [
             path("ws/index/", IndexConsumer.as_asgi()),
             path("ws/chat/<str:room_name>/", ChatConsumer.as_asgi()),
+            path("ws/notify/", notifications.websocket_app()),
         ]
     )
     return ProtocolTypeRouter(

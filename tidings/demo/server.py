@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -14,6 +15,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--redis", metavar="URL", help="use RedisChannelLayer at URL")
     demo.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    demo.add_argument(
+        "--job-workers",
+        type=int,
+        default=0,
+        help="with --redis: POST /ingest queues a job for this many `tidings worker` processes",
+    )
     demo.set_defaults(func=run)
 
 
@@ -28,10 +35,14 @@ def run(args: argparse.Namespace) -> int:
             "pages on different workers would not see each other's broadcasts."
         )
     url = args.redis or "memory://"
+    # One session secret for every server process, so a login works on any of them.
+    os.environ.setdefault("TIDINGS_DEMO_SECRET", secrets.token_urlsafe(32))
     # The dashboard keeps the last 200 ingests so a page that reconnects can catch up.
     os.environ["TIDINGS_URL"] = (
         url + ("&" if "?" in url else "?") + "history_groups=index&history_size=200"
     )
+    if args.job_workers and not args.redis:
+        raise SystemExit("--job-workers needs --redis URL: workers are other processes.")
     print(
         f"tidings demo on http://{args.host}:{args.port}/  (layer: "
         f"{'redis' if args.redis else 'memory'}, workers: {args.workers})"
@@ -40,13 +51,16 @@ def run(args: argparse.Namespace) -> int:
         f"  broadcast: curl -X POST http://{args.host}:{args.port}/ingest "
         "-d '{\"data\": [1, 2, 3, 4, 5, 6, 7]}'"
     )
-    uvicorn.run(
-        "tidings.demo.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="warning",
-        ws="websockets-sansio",
-    )
+    from .processes import job_workers
+
+    with job_workers(args.job_workers, os.environ["TIDINGS_URL"]):
+        uvicorn.run(
+            "tidings.demo.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+            ws="websockets-sansio",
+        )
     return 0

@@ -1,0 +1,1 @@
+"""Small adapters between tidings and web frameworks (optional dependencies)."""
