@@ -169,7 +169,7 @@ class SentinelSet:
 
 
 def start_sentinel(master_name: str = "mymaster", timeout: float = 30) -> SentinelSet:
-    """Start master, replica and sentinel (quorum 1, down after 1 s)."""
+    """Start master, replica and sentinel (quorum 1, down after 5 s)."""
     started = time.monotonic()
     master = RedisServer(free_port(), list(FAST_SYNC)).start()
     replica = RedisServer(free_port(), ["--replicaof", "127.0.0.1", str(master.port)])
@@ -182,7 +182,9 @@ def start_sentinel(master_name: str = "mymaster", timeout: float = 30) -> Sentin
             "bind 127.0.0.1\n"
             f"dir {group.workdir}\n"
             f"sentinel monitor {master_name} 127.0.0.1 {master.port} 1\n"
-            f"sentinel down-after-milliseconds {master_name} 1000\n"
+            # long enough that a loaded machine does not look like a dead master (a
+            # SENTINEL FAILOVER does not wait for it)
+            f"sentinel down-after-milliseconds {master_name} 5000\n"
             f"sentinel failover-timeout {master_name} 5000\n"
             f"sentinel parallel-syncs {master_name} 1\n"
             # told, not discovered (discovery takes up to 10 s of INFO polling)

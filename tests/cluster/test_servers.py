@@ -72,25 +72,29 @@ async def test_sentinel_client_finds_the_master_and_the_replica(redis_sentinel):
 
 
 @pytest.mark.slow
-async def test_sentinel_failover_promotes_the_replica_and_the_client_follows(redis_sentinel):
+async def test_sentinel_failover_promotes_the_replica_and_new_clients_use_it(redis_sentinel):
+    # A forced failover leaves the old master up and writable until the sentinel's next INFO
+    # round demotes it (~11 s measured): a client already connected to it keeps writing
+    # there. redis-py rediscovers only on a connection error or READONLY, so tidings must
+    # check the sentinels itself (see docs/redis-design.md); here: the sentinels' answer
+    # and a fresh client.
     sentinel = Sentinel(redis_sentinel.sentinels, socket_timeout=2)
+    redis_cli("-p", str(redis_sentinel.sentinel_port), "SENTINEL", "FAILOVER", "mymaster")
+    deadline = time.monotonic() + 30
+    new = ("127.0.0.1", redis_sentinel.replica.port)
+    while await sentinel.discover_master("mymaster") != new:
+        assert time.monotonic() < deadline, "the sentinel did not promote the replica"
+        await asyncio.sleep(0.1)
     master = sentinel.master_for(redis_sentinel.master_name)
     try:
-        await master.set("f:k", 1)
-        redis_cli("-p", str(redis_sentinel.sentinel_port), "SENTINEL", "FAILOVER", "mymaster")
-        deadline = time.monotonic() + 30
-        while redis_sentinel.current_master_port() != redis_sentinel.replica.port:
-            assert time.monotonic() < deadline, "the sentinel did not promote the replica"
-            await asyncio.sleep(0.1)
-        while True:  # the client rediscovers the master on its next failure
+        while True:
             try:
-                assert await master.incr("f:k") >= 2
+                assert await master.incr("f:k") >= 1
                 break
             except TRANSIENT:
-                assert time.monotonic() < deadline, "the client did not follow the new master"
+                assert time.monotonic() < deadline, "no client could write to the new master"
                 await asyncio.sleep(0.1)
-        _, port = await sentinel.discover_master("mymaster")
-        assert port == redis_sentinel.replica.port
+        assert (await master.info("server"))["tcp_port"] == redis_sentinel.replica.port
     finally:
         await master.aclose()
 
