@@ -1,0 +1,188 @@
+"""AutoPipeline against a real redis-server: coalescing, ordering, errors, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+
+from tidings.layers.redis.autopipeline import AutoPipeline
+
+from ..servers import start_redis
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def counting_client(url: str) -> tuple[aioredis.Redis, list[int]]:
+    """A client whose connections count their socket writes: one per round trip."""
+    writes = [0]
+
+    class CountingConnection(aioredis.Connection):
+        async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            writes[0] += 1
+            await super().send_packed_command(command, check_health)
+
+    client = aioredis.Redis.from_url(
+        url, connection_class=CountingConnection, retry=Retry(NoBackoff(), 0)
+    )
+    return client, writes
+
+
+@pytest.fixture
+async def counted(redis_server) -> AsyncIterator[tuple[aioredis.Redis, list[int], str]]:
+    client, writes = counting_client(redis_server.url)
+    key = f"ap:{time.monotonic_ns()}"
+    await client.ping()  # connect now, so handshakes are not counted as trips
+    writes[0] = 0
+    yield client, writes, key
+    await client.delete(key, key + ":s")
+    await client.aclose()
+
+
+async def test_lone_call_is_sent_at_once_in_its_own_trip(counted):
+    client, writes, key = counted
+    pipeline = AutoPipeline(client)
+    started = time.monotonic()
+    task = asyncio.create_task(pipeline.call("RPUSH", key, "a"))
+    for _ in range(5):  # a few loop turns, no timer: the trip is already on the socket
+        await asyncio.sleep(0)
+        if writes[0]:
+            break
+    assert writes[0] == 1, "a lone call waited for company"
+    assert await task == 1
+    assert time.monotonic() - started < 1.0
+    assert (pipeline.stats.round_trips, pipeline.stats.largest_batch) == (1, 1)
+
+
+async def test_burst_of_concurrent_calls_shares_few_round_trips(counted):
+    client, writes, key = counted
+    pipeline = AutoPipeline(client, max_batch=64)
+    results = await asyncio.gather(*(pipeline.call("RPUSH", key, i) for i in range(200)))
+    assert sorted(results) == list(range(1, 201))
+    # 200 calls made in one loop turn: ceil(200 / 64) = 4 trips, seen on the socket too.
+    assert pipeline.stats.round_trips == 4
+    assert writes[0] == 4
+    assert pipeline.stats.largest_batch == 64
+    assert await client.llen(key) == 200
+
+
+async def test_calls_made_during_a_trip_go_together_in_the_next(counted):
+    client, writes, key = counted
+    pipeline = AutoPipeline(client)
+    first = asyncio.create_task(pipeline.call("RPUSH", key, "first"))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the first trip is in flight now
+    rest = [asyncio.create_task(pipeline.call("RPUSH", key, i)) for i in range(30)]
+    await asyncio.gather(first, *rest)
+    assert pipeline.stats.round_trips == 2
+    assert writes[0] == 2
+
+
+async def test_one_callers_calls_reach_redis_in_the_order_made(counted):
+    client, _, key = counted
+    pipeline = AutoPipeline(client, max_batch=7)  # several trips, so order crosses trips
+    tasks = [asyncio.create_task(pipeline.call("RPUSH", key, i)) for i in range(100)]
+    await asyncio.gather(*tasks)
+    for i in range(20):  # and awaited one by one
+        await pipeline.call("RPUSH", key, 100 + i)
+    assert [int(v) for v in await client.lrange(key, 0, -1)] == list(range(120))
+
+
+async def test_wrongtype_in_the_middle_fails_that_call_only(counted):
+    client, _, key = counted
+    await client.set(key + ":s", "a string")
+    pipeline = AutoPipeline(client)
+    calls = [
+        asyncio.create_task(pipeline.call("RPUSH", key, "a")),
+        asyncio.create_task(pipeline.call("RPUSH", key + ":s", "x")),
+        asyncio.create_task(pipeline.call("EVALSHA", "0" * 40, 0)),
+        asyncio.create_task(pipeline.call("RPUSH", key, "b")),
+    ]
+    await asyncio.wait(calls)
+    assert pipeline.stats.round_trips == 1
+    assert await calls[0] == 1
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        await calls[1]
+    with pytest.raises(NoScriptError):
+        await calls[2]
+    assert await calls[3] == 2
+
+
+async def test_caller_cancelled_before_its_trip_is_not_sent(counted):
+    client, _, key = counted
+    pipeline = AutoPipeline(client)
+    tasks = [asyncio.create_task(pipeline.call("RPUSH", key, i)) for i in range(3)]
+    await asyncio.sleep(0)  # all three queued; the sender has not run yet
+    tasks[1].cancel()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert done[0] == 1 and done[2] == 2
+    assert isinstance(done[1], asyncio.CancelledError)
+    assert await client.lrange(key, 0, -1) == [b"0", b"2"]
+
+
+async def test_caller_cancelled_mid_trip_leaves_the_others_their_replies(redis_server, counted):
+    client, _, key = counted
+    pipeline = AutoPipeline(client)
+    pauser = aioredis.Redis.from_url(redis_server.url)
+    try:
+        await pauser.execute_command("CLIENT", "PAUSE", 300, "WRITE")
+        tasks = [asyncio.create_task(pipeline.call("RPUSH", key, i)) for i in range(5)]
+        await asyncio.sleep(0.05)  # the trip is on the wire, held by the pause
+        assert pipeline.stats.round_trips == 1
+        tasks[2].cancel()
+        done = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await pauser.execute_command("CLIENT", "UNPAUSE")
+        await pauser.aclose()
+    assert isinstance(done[2], asyncio.CancelledError)
+    assert [done[i] for i in (0, 1, 3, 4)] == [1, 2, 4, 5]  # the cancelled one still ran
+    assert await pipeline.call("LLEN", key) == 5  # and the pipeline goes on
+
+
+async def test_connection_lost_mid_trip_fails_every_call_of_that_trip():
+    server = start_redis()
+    try:
+        client, _ = counting_client(server.url)
+        pipeline = AutoPipeline(client)
+        assert await pipeline.call("PING") is True
+        pauser = aioredis.Redis.from_url(server.url)
+        await pauser.execute_command("CLIENT", "PAUSE", 5000, "ALL")
+        await pauser.aclose()
+        tasks = [asyncio.create_task(pipeline.call("RPUSH", "k", i)) for i in range(5)]
+        await asyncio.sleep(0.1)  # in flight, held by the pause
+        server.kill()
+        done = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(isinstance(d, RedisConnectionError) for d in done), done
+        assert pipeline.stats.failed_trips == 1
+        # the server comes back on the same port: the next call reconnects
+        server = start_redis(port=server.port)
+        assert await pipeline.call("PING") is True
+        await client.aclose()
+    finally:
+        server.stop()
+
+
+async def test_close_fails_queued_calls_and_later_ones(counted):
+    client, _, key = counted
+    pipeline = AutoPipeline(client)
+    tasks = [asyncio.create_task(pipeline.call("RPUSH", key, i)) for i in range(3)]
+    await asyncio.sleep(0)
+    await pipeline.aclose()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(d, RedisConnectionError) for d in done), done
+    with pytest.raises(RedisConnectionError, match="closed"):
+        await pipeline.call("PING")
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "8"])
+def test_max_batch_must_be_a_positive_int(bad):
+    with pytest.raises(ValueError, match="max_batch"):
+        AutoPipeline(None, max_batch=bad)  # type: ignore[arg-type]
