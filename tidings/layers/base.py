@@ -100,7 +100,8 @@ class BaseChannelLayer(abc.ABC):
         Raises ``InvalidName`` or ``InvalidMessage`` (both ``TypeError``) for bad
         input and ``MessageTooLarge`` over ``max_message_size``; nothing is queued then.
         """
-        if channel not in self._valid_names:
+        # The type check first: a list or dict name must not reach the set lookup.
+        if type(channel) is not str or channel not in self._valid_names:
             self._remember(names.check_channel_name(channel))
         payload = encode(message, self.max_message_size)
         if not await self._send(channel, payload):
@@ -116,7 +117,8 @@ class BaseChannelLayer(abc.ABC):
 
     async def receive(self, channel: str) -> Message:
         """Wait for the next message on ``channel``. Cancelling loses nothing."""
-        if channel not in self._valid_names:
+        # The type check first: a list or dict name must not reach the set lookup.
+        if type(channel) is not str or channel not in self._valid_names:
             self._remember(names.check_channel_name(channel))
         return decode(await self._receive(channel))
 
@@ -184,7 +186,7 @@ class BaseChannelLayer(abc.ABC):
         Members at capacity miss the message: the returned report counts them, the
         layer's ``drops`` counter adds them and a WARNING names the group.
         """
-        if group not in self._valid_groups:
+        if type(group) is not str or group not in self._valid_groups:
             self._valid_groups.add(names.check_group_name(group))
             if len(self._valid_groups) > _NAME_CACHE_LIMIT:
                 self._valid_groups.clear()

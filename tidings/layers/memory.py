@@ -6,6 +6,7 @@ deployments; use ``RedisChannelLayer`` when several processes must talk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Unpack
 
 from ..codec import Frame, with_position
@@ -30,6 +31,17 @@ class MemoryChannelLayer(BaseChannelLayer):
         self.hub = Hub(self.capacity_rules, self.expiry, self.group_expiry, self.drops)
         self.histories: dict[str, GroupHistory] = {}
         self._receive = self.hub.get  # type: ignore[method-assign]  # skip a frame per receive
+
+    @classmethod
+    def with_clock(
+        cls, clock: Callable[[], float], **options: Unpack[LayerOptions]
+    ) -> MemoryChannelLayer:
+        """A layer whose expiries follow ``clock`` (monotonic seconds), for tests that
+        move time by hand instead of sleeping."""
+        layer = cls(**options)
+        layer.hub = Hub(layer.capacity_rules, layer.expiry, layer.group_expiry, layer.drops, clock)
+        layer._receive = layer.hub.get  # type: ignore[method-assign]
+        return layer
 
     async def _send(self, channel: str, payload: Frame) -> bool:
         return self.hub.put(channel, payload)

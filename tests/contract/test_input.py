@@ -1,0 +1,72 @@
+"""Bad input gets a clear tidings error on every backend, and nothing accepted is lost."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tidings import InvalidMessage, InvalidName
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.mark.parametrize("name", [["room"], {"a": 1}, {"room"}, bytearray(b"room"), 3.5])
+async def test_names_that_are_not_str_raise_invalid_name(layer, name):
+    channel = await layer.new_channel()
+    for call in (
+        lambda: layer.send(name, {"type": "t"}),
+        lambda: layer.receive(name),
+        lambda: layer.group_send(name, {"type": "t"}),
+        lambda: layer.group_add(name, channel),
+        lambda: layer.group_add("g", name),
+        lambda: layer.group_discard(name, channel),
+        lambda: layer.group_channels(name),
+        lambda: layer.group_history(name),
+    ):
+        with pytest.raises(InvalidName, match="is invalid"):
+            await call()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [{"text": "no type"}, {"type": ""}, {"type": "_x"}, {"type": 1}, {"type": None}],
+)
+async def test_undispatchable_messages_are_rejected_at_send(layer, message):
+    """Channels' layers accept these and every consumer of the group then fails."""
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    with pytest.raises(InvalidMessage, match="type"):
+        await layer.send(channel, message)
+    with pytest.raises(InvalidMessage, match="type"):
+        await layer.group_send("room", message)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(layer.receive(channel), 0.1)
+
+
+async def test_deep_and_self_referencing_messages_raise_invalid_message(layer):
+    deep: dict = {"type": "deep"}
+    inner = deep
+    for _ in range(10_000):
+        inner["x"] = {}
+        inner = inner["x"]
+    looped: dict = {"type": "loop", "items": []}
+    looped["items"].append(looped)
+    channel = await layer.new_channel()
+    for message, match in ((deep, "nested deeper than 32"), (looped, "refers to itself")):
+        with pytest.raises(InvalidMessage, match=match):
+            await layer.send(channel, message)
+        with pytest.raises(InvalidMessage, match=match):
+            await layer.group_send("room", message)
+
+
+async def test_group_send_after_the_last_membership_expired(make_layer):
+    """Defect: the sweep deleted the emptied group, then fan_out deleted it again."""
+    layer = make_layer(group_expiry=1)
+    channel = await layer.new_channel()
+    await layer.group_add("gone", channel)
+    await asyncio.sleep(1.6)
+    report = await layer.group_send("gone", {"type": "t"})
+    assert (report.members, report.delivered, report.dropped) == (0, 0, 0)
+    await layer.group_add("gone", channel)  # the group works again afterwards
+    assert (await layer.group_send("gone", {"type": "t"})).delivered == 1

@@ -1,0 +1,283 @@
+"""Model-based contract test: random operations on a backend and on ``model.py`` must agree.
+
+Hypothesis drives each backend and the pure reference model with the same random
+sequence of sends, receives, group adds/discards/sends, presence, history, flushes,
+invalid input and (memory only) clock moves, and fails on the first disagreement in a
+received message, a ``group_send`` report, a member list, a history or an exception.
+
+Time: the memory layer runs on a clock the test moves (``MemoryChannelLayer.with_clock``),
+so expiry, group expiry and history expiry are checked exactly at their deadlines. The
+Redis layer's scripts use the Redis server's clock, which a test cannot move; there the
+machine runs with expiries far longer than an example lasts and without clock moves, so
+it checks everything but time (Redis expiry has its own real-time tests in
+``tests/redis`` and ``tests/contract``).
+
+Examples per backend: ``TIDINGS_MODEL_EXAMPLES`` (default 150 for memory, a tenth of it
+for Redis, whose operations cost round trips).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from tidings import MemoryChannelLayer
+
+from .model import Config, Model, Rejected, strip_position
+
+pytestmark = pytest.mark.timeout(600)
+
+EXAMPLES = int(os.environ.get("TIDINGS_MODEL_EXAMPLES", "150"))
+GROUPS = ["g0", "g1", "pres", "hist"]
+NORMAL_CHANNELS = ["work.a", "work.b"]
+_ids = itertools.count()
+
+
+class Clock:
+    """The memory layer's clock: moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _deep(depth: int) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "deep"}
+    inner = message
+    for _ in range(depth - 1):
+        inner["x"] = {}
+        inner = inner["x"]
+    return message
+
+
+def _self_referencing() -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "loop", "items": []}
+    message["items"].append(message)
+    return message
+
+
+bad_names = st.sampled_from(["", "a b", "x" * 100, "a!b!c", "ü", None, b"room", 7])
+bad_names = bad_names | st.builds(list, st.just(["room"]))
+bad_messages = st.sampled_from(["text", None, 3]) | st.sampled_from(
+    [
+        {},
+        {"data": 1},
+        {"type": ""},
+        {"type": "_private"},
+        {"type": "._dot"},
+        {"type": 3},
+        {"type": None},
+        {"type": b"bytes"},
+        {"type": "t", "s": {1, 2}},
+        {"type": "t", 1: "int key"},
+        {"type": "t", "big": 2**70},
+    ]
+).map(dict) | st.builds(_deep, st.integers(33, 200)) | st.builds(_self_referencing)
+good_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=5)
+    | st.binary(max_size=5) | st.floats(allow_nan=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+class LayerMachine(RuleBasedStateMachine):
+    """One backend and the model, side by side."""
+
+    backend = "memory"
+    redis_url: str | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        timed = self.backend == "memory"
+        config = Config(
+            capacity=3,
+            expiry=4.0 if timed else 600.0,
+            group_expiry=6.0 if timed else 600.0,
+            presence=("pres",),
+            history=("hist",),
+            history_size=3,
+            history_ttl=5.0 if timed else 600.0,
+        )
+        options: dict[str, Any] = {
+            "capacity": config.capacity,
+            "expiry": config.expiry,
+            "group_expiry": config.group_expiry,
+            "presence_groups": ["pres"],
+            "history_groups": ["hist"],
+            "history_size": config.history_size,
+            "history_ttl": config.history_ttl,
+        }
+        self.clock = Clock()
+        if timed:
+            self.layer: Any = MemoryChannelLayer.with_clock(self.clock, **options)
+        else:
+            from tidings.layers.redis import RedisChannelLayer
+
+            prefix = f"model{os.getpid()}x{next(_ids)}"
+            self.layer = RedisChannelLayer(hosts=[self.redis_url], prefix=prefix, **options)
+        self.model = Model(config)
+        specific = [self.run(self.layer.new_channel()) for _ in range(3)]
+        self.channels = specific + NORMAL_CHANNELS
+        self.serial = itertools.count()
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def both(self, model_call: Any, layer_call: Any) -> Any:
+        """Run the same operation on the model and the backend; they must agree on errors."""
+        try:
+            expected = model_call()
+        except Rejected as rejected:
+            with pytest.raises(Exception) as raised:  # noqa: PT011 - checked just below
+                self.run(layer_call())
+            assert type(raised.value).__name__ == rejected.kind, raised.value
+            return None, None
+        return expected, self.run(layer_call())
+
+    def teardown(self) -> None:
+        try:
+            self.run(self.layer.flush())
+            self.run(self.layer.close())
+        finally:
+            self.loop.close()
+
+    def message(self, data: Any = None) -> dict[str, Any]:
+        message = {"type": "test.message", "n": next(self.serial)}
+        if data is not None:
+            message["data"] = data
+        return message
+
+    # -- rules ---------------------------------------------------------------------
+
+    @rule(index=st.integers(0, 4), data=st.none() | good_values)
+    def send(self, index: int, data: Any) -> None:
+        channel, message = self.channels[index], self.message(data)
+        self.both(lambda: self.model.send(channel, message), lambda: self.layer.send(channel, message))
+
+    @rule(index=st.integers(0, 4))
+    def receive(self, index: int) -> None:
+        channel = self.channels[index]
+        expected = self.model.receive(channel)
+        if expected is None:
+            with pytest.raises(TimeoutError):
+                self.run(asyncio.wait_for(self.layer.receive(channel), 0.02))
+        else:
+            got = self.run(asyncio.wait_for(self.layer.receive(channel), 5))
+            assert strip_position(got) == expected
+
+    @rule(group=st.sampled_from(GROUPS), index=st.integers(0, 4))
+    def group_add(self, group: str, index: int) -> None:
+        channel = self.channels[index]
+        self.both(
+            lambda: self.model.group_add(group, channel),
+            lambda: self.layer.group_add(group, channel),
+        )
+
+    @rule(group=st.sampled_from(GROUPS), index=st.integers(0, 4))
+    def group_discard(self, group: str, index: int) -> None:
+        channel = self.channels[index]
+        self.both(
+            lambda: self.model.group_discard(group, channel),
+            lambda: self.layer.group_discard(group, channel),
+        )
+
+    @rule(group=st.sampled_from(GROUPS), data=st.none() | good_values)
+    def group_send(self, group: str, data: Any) -> None:
+        message = self.message(data)
+        expected, report = self.both(
+            lambda: self.model.group_send(group, message),
+            lambda: self.layer.group_send(group, message),
+        )
+        got = (report.members, report.delivered, report.dropped)
+        assert got == (expected.members, expected.delivered, expected.dropped)
+
+    @rule(group=st.sampled_from(GROUPS))
+    def group_channels(self, group: str) -> None:
+        got = self.run(self.layer.group_channels(group))
+        assert sorted(got) == sorted(self.model.members(group))
+
+    @rule(group=st.sampled_from(GROUPS))
+    def group_history(self, group: str) -> None:
+        expected, got = self.both(
+            lambda: self.model.group_history(group),
+            lambda: self.layer.group_history(group),
+        )
+        if expected is not None:
+            assert [strip_position(m) for m in got] == expected
+
+    @rule()
+    def flush(self) -> None:
+        self.model.flush()
+        self.run(self.layer.flush())
+
+    @rule(name=bad_names, message=bad_messages, group=st.booleans(), good_name=st.booleans())
+    def invalid_input(self, name: Any, message: Any, group: bool, good_name: bool) -> None:
+        if good_name:  # the message alone is at fault
+            name = "g0" if group else self.channels[0]
+        if group:
+            self.both(
+                lambda: self.model.group_send(name, message),
+                lambda: self.layer.group_send(name, message),
+            )
+        else:
+            self.both(
+                lambda: self.model.send(name, message), lambda: self.layer.send(name, message)
+            )
+
+    @rule(name=bad_names, group=st.sampled_from(GROUPS))
+    def invalid_membership(self, name: Any, group: str) -> None:
+        self.both(
+            lambda: self.model.group_add(group, name), lambda: self.layer.group_add(group, name)
+        )
+        self.both(
+            lambda: self.model.group_add(name, "work.a"),
+            lambda: self.layer.group_add(name, "work.a"),
+        )
+
+    @precondition(lambda self: self.backend == "memory")
+    @rule(seconds=st.sampled_from([0.5, 1.0, 2.0, 4.0, 6.0, 8.0]))
+    def advance(self, seconds: float) -> None:
+        self.clock.now += seconds
+        self.model.advance(seconds)
+
+    @invariant()
+    def drops_are_counted(self) -> None:
+        assert self.layer.statistics().dropped == self.model.dropped
+
+
+def _run(backend: str, examples: int, redis_url: str | None = None) -> None:
+    from hypothesis.stateful import run_state_machine_as_test
+
+    machine = type(
+        f"{backend.title()}Machine", (LayerMachine,), {"backend": backend, "redis_url": redis_url}
+    )
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            database=None,
+        ),
+    )
+
+
+def test_memory_layer_agrees_with_the_model() -> None:
+    _run("memory", EXAMPLES)
+
+
+@pytest.mark.redis
+def test_redis_layer_agrees_with_the_model(redis_server: Any) -> None:
+    _run("redis", max(1, EXAMPLES // 10), redis_server.url)
