@@ -61,7 +61,7 @@ class Model:
     def check_channel(name: object) -> str:
         if type(name) is not str:
             raise Rejected("InvalidName")
-        base, bang, local = name.partition("!")
+        base, _, local = name.partition("!")
         if len(name) > 99 or not NAME.fullmatch(base) or "!" in local:
             raise Rejected("InvalidName")
         if local and not re.fullmatch(r"[A-Za-z0-9\-_.]+", local):

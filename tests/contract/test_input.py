@@ -70,3 +70,28 @@ async def test_group_send_after_the_last_membership_expired(make_layer):
     assert (report.members, report.delivered, report.dropped) == (0, 0, 0)
     await layer.group_add("gone", channel)  # the group works again afterwards
     assert (await layer.group_send("gone", {"type": "t"})).delivered == 1
+
+
+@pytest.mark.redis
+async def test_flush_never_touches_another_prefix(redis_server):
+    """Defect: flush() on prefix 'app\\' matched prefix 'app''s keys by glob."""
+    from tidings.layers.redis import RedisChannelLayer
+
+    layers = {
+        prefix: RedisChannelLayer(hosts=[redis_server.url], prefix=prefix)
+        for prefix in ("app", "app.x", "ap", "app-")
+    }
+    try:
+        for prefix, layer in layers.items():
+            await layer.send("jobs", {"type": "t", "prefix": prefix})
+        for prefix, layer in layers.items():
+            await layer.flush()
+            for later, later_layer in layers.items():
+                if list(layers).index(later) > list(layers).index(prefix):
+                    got = await asyncio.wait_for(later_layer.receive("jobs"), 2)
+                    assert got["prefix"] == later
+                    await later_layer.send("jobs", got)
+    finally:
+        for layer in layers.values():
+            await layer.flush()
+            await layer.close()

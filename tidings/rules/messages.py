@@ -64,7 +64,7 @@ def check_type(message: dict[str, Any]) -> str:
         raise InvalidMessage('message["type"] is empty; name a handler, e.g. "chat.message".')
     if type_[0] in "_.":
         raise InvalidMessage(
-            f'message["type"] {type_!r} maps to a handler name that starts with \'_\'; '
+            f"message[\"type\"] {type_!r} maps to a handler name that starts with '_'; "
             "private methods are never handlers, so no consumer could take it."
         )
     return type_
