@@ -95,3 +95,36 @@ async def test_flush_never_touches_another_prefix(redis_server):
         for layer in layers.values():
             await layer.flush()
             await layer.close()
+
+
+def _logged_drops(caplog) -> int:
+    import re
+
+    return sum(
+        int(m.group(1))
+        for r in caplog.records
+        if (m := re.search(r"dropped (\d+) message", r.getMessage()))
+    )
+
+
+async def test_every_drop_reaches_the_log(make_layer, caplog):
+    """Defect: 50 sends at capacity 1 logged 'dropped 1' and held the other 48 forever."""
+    layer = make_layer(capacity=1, drop_warning_interval=0.3)
+    channel = await layer.new_channel()
+    await layer.group_add("busy", channel)
+    for i in range(50):
+        await layer.group_send("busy", {"type": "t", "i": i})
+    assert layer.statistics().dropped == 49
+    await asyncio.sleep(0.8)  # no further drops: what was held back is logged anyway
+    assert _logged_drops(caplog) == 49
+    assert sum("dropped" in r.getMessage() for r in caplog.records) <= 3  # still rate-limited
+
+
+async def test_close_logs_drops_held_back(make_layer, caplog):
+    layer = make_layer(capacity=1, drop_warning_interval=3600)
+    channel = await layer.new_channel()
+    await layer.group_add("busy", channel)
+    for i in range(10):
+        await layer.group_send("busy", {"type": "t", "i": i})
+    await layer.close()
+    assert _logged_drops(caplog) == 9

@@ -186,6 +186,7 @@ class BaseChannelLayer(abc.ABC):
 
     async def close(self) -> None:
         """Release connections and tasks; the layer can be used again afterwards."""
+        self.drops.flush()  # drops held back by the warning interval are logged now
         if self._sync is not None:
             self._sync.stop()
             self._sync = None
