@@ -88,7 +88,7 @@ def _parse_one(item: object, where: str) -> Host:
         port = _check_port(options.pop("port", 6379), where)
         db = options.pop("db", 0)
         if isinstance(db, bool) or not isinstance(db, (int, str)) or not str(db).isdigit():
-            raise ConfigurationError(f"{where}['db'] must be a database number, got {db!r}.")
+            raise ConfigurationError(f"{where}['db'] must be a database number, got {_shape(db)}.")
         scheme = "rediss" if options.pop("ssl", False) else "redis"
         _check_client_keys(options, where)
         return Host(f"{scheme}://{host}:{port}/{db}", options)
@@ -118,8 +118,9 @@ def _check_port(port: object, where: str) -> int:
     if isinstance(port, str) and port.isdigit():
         port = int(port)
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        shown = repr(port) if isinstance(port, int) else _shape(port)  # may be a secret
         raise ConfigurationError(
-            f"{where} has port {port!r}; a port is a whole number from 1 to 65535."
+            f"{where} has port {shown}; a port is a whole number from 1 to 65535."
         )
     return port
 
