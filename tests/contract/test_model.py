@@ -161,6 +161,12 @@ class LayerMachine(RuleBasedStateMachine):
             self.run(self.layer.flush())
             self.run(self.layer.close())
         finally:
+            # A receive the test timed out may leave its BLPOP running; end it here,
+            # as asyncio.run would, instead of destroying it pending.
+            pending = asyncio.all_tasks(self.loop)
+            for task in pending:
+                task.cancel()
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self.loop.close()
 
     def message(self, data: Any = None) -> dict[str, Any]:
