@@ -166,8 +166,13 @@ class LayerMachine(RuleBasedStateMachine):
             pending = asyncio.all_tasks(self.loop)
             for task in pending:
                 task.cancel()
-            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            if pending:
+                self.loop.run_until_complete(self._wait(pending))
             self.loop.close()
+
+    @staticmethod
+    async def _wait(tasks: set[asyncio.Task[Any]]) -> None:
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def message(self, data: Any = None) -> dict[str, Any]:
         message = {"type": "test.message", "n": next(self.serial)}
