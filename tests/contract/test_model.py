@@ -12,7 +12,7 @@ machine runs with expiries far longer than an example lasts and without clock mo
 it checks everything but time (Redis expiry has its own real-time tests in
 ``tests/redis`` and ``tests/contract``).
 
-Examples per backend: ``TIDINGS_MODEL_EXAMPLES`` (default 150 for memory, a tenth of it
+Examples per backend: ``TIDINGS_MODEL_EXAMPLES`` (default 300 for memory, a twentieth of it
 for Redis, whose operations cost round trips).
 """
 
@@ -34,7 +34,7 @@ from .model import Config, Model, Rejected, strip_position
 
 pytestmark = pytest.mark.timeout(600)
 
-EXAMPLES = int(os.environ.get("TIDINGS_MODEL_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("TIDINGS_MODEL_EXAMPLES", "300"))
 GROUPS = ["g0", "g1", "pres", "hist"]
 NORMAL_CHANNELS = ["work.a", "work.b"]
 _ids = itertools.count()
@@ -304,4 +304,4 @@ def test_memory_layer_agrees_with_the_model() -> None:
 
 @pytest.mark.redis
 def test_redis_layer_agrees_with_the_model(redis_server: Any) -> None:
-    _run("redis", max(1, EXAMPLES // 10), redis_server.url)
+    _run("redis", max(1, EXAMPLES // 20), redis_server.url)
