@@ -128,3 +128,24 @@ async def test_close_logs_drops_held_back(make_layer, caplog):
         await layer.group_send("busy", {"type": "t", "i": i})
     await layer.close()
     assert _logged_drops(caplog) == 9
+
+
+@pytest.mark.redis
+async def test_escaped_scan_patterns_match_only_their_own_prefix(redis_server):
+    """flush() scans with escape_glob(prefix + ':') + '*', checked on a real Redis."""
+    import redis.asyncio as aioredis
+
+    from tidings.rules.patterns import escape_glob
+
+    prefixes = ["esc", "esc\\", "es*", "e?c", "e[s]c", "es^c"]
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        for prefix in prefixes:
+            await client.set(f"{prefix}:k", 1)
+        for prefix in prefixes:
+            pattern = escape_glob(prefix + ":") + "*"
+            found = [k.decode() async for k in client.scan_iter(match=pattern)]
+            assert found == [f"{prefix}:k"], (prefix, found)
+    finally:
+        await client.delete(*(f"{p}:k" for p in prefixes))
+        await client.aclose()
