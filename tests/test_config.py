@@ -100,6 +100,8 @@ def test_bad_options_raise_configuration_error_at_construction(cls, options, mat
         ({"timeout": 0}, "timeout"),
         ({"heartbeat_interval": 1e9}, "heartbeat_interval"),
         ({"inbox_capacity": 0}, "inbox_capacity"),
+        ({"symmetric_encryption_keys": 5}, "symmetric_encryption_keys"),
+        ({"symmetric_encryption_keys": "one-key"}, "symmetric_encryption_keys"),
         ({"hosts": [("localhost", "notaport")]}, "port"),
         ({"hosts": [("localhost", 99999)]}, "port"),
         ({"hosts": ["redis://localhost:99999"]}, "port"),

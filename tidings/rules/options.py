@@ -148,7 +148,17 @@ def _capacities(option: Option, value: object) -> tuple[tuple[str | re.Pattern[s
 
 
 def _anything(option: Option, value: object) -> object:
-    return value  # checked by the owner (hosts.py, crypto.py), which knows the forms
+    return value  # checked by the owner (hosts.py), which knows the forms
+
+
+def _keys(option: Option, value: object) -> object:
+    # The shape only (crypto.py checks each key); never echo the value: it is a secret.
+    if value is None or (isinstance(value, (list, tuple)) and value):
+        return value
+    raise ConfigurationError(
+        f"{option.name} must be a non-empty list of keys (str or bytes), got a "
+        f"{type(value).__name__}."
+    )
 
 
 _CHECKS = {
@@ -158,7 +168,7 @@ _CHECKS = {
     "patterns": _patterns,
     "capacities": _capacities,
     "hosts": _anything,
-    "keys": _anything,
+    "keys": _keys,
 }
 
 CAPACITY = Option("capacity", "count", 100, "unread messages a channel holds", 1, 10_000_000)
