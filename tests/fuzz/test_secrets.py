@@ -85,3 +85,18 @@ def test_no_output_contains_the_password(parts, form, connect, caplog):
                 asyncio.run(use())
     outputs += [r.getMessage() for r in caplog.records]
     assert not leaked(words, *outputs), outputs
+
+
+@settings(max_examples=40, deadline=None)
+@given(word=WORDS, shape=st.integers(0, 5))
+def test_no_error_about_encryption_keys_contains_a_key(word, shape):
+    key = word * 4
+    value = [key, {key}, (key, 3), key, {"k": key}, [key.encode(), 7]][shape]
+    if shape == 3:
+        value = key  # one str instead of a list of keys
+    try:
+        layer = RedisChannelLayer(symmetric_encryption_keys=value)
+    except TidingsError as exc:
+        assert word not in str(exc) and word not in repr(exc)
+    else:
+        assert word not in repr(layer)
