@@ -7,13 +7,15 @@ received message, a ``group_send`` report, a member list, a history or an except
 
 Time: the memory layer runs on a clock the test moves (``MemoryChannelLayer.with_clock``),
 so expiry, group expiry and history expiry are checked exactly at their deadlines. The
-Redis layer's scripts use the Redis server's clock, which a test cannot move; there the
-machine runs with expiries far longer than an example lasts and without clock moves, so
-it checks everything but time (Redis expiry has its own real-time tests in
-``tests/redis`` and ``tests/contract``).
+Redis layer's scripts use the Redis server's clock, which a test cannot move. The Redis
+machine therefore runs twice: once with expiries far longer than an example lasts (every
+rule but time), and once in real time with 1 s expiries advancing in epochs: nothing
+created in an epoch can expire before it ends, and a barrier then sleeps until everything
+has expired (see ``barrier``), so no check ever sits near a deadline.
 
 Examples per backend: ``TIDINGS_MODEL_EXAMPLES`` (default 300 for memory, a twentieth of it
-for Redis, whose operations cost round trips).
+for Redis, whose operations cost round trips, and a hundredth for real-time Redis, whose
+barriers sleep).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import time
 from typing import Any
 
 import pytest
@@ -35,6 +38,7 @@ from .model import Config, Model, Rejected, strip_position
 pytestmark = pytest.mark.timeout(600)
 
 EXAMPLES = int(os.environ.get("TIDINGS_MODEL_EXAMPLES", "300"))
+REAL_TTL, REAL_GUARD = 1.0, 0.4  # seconds: the real-time Redis machine's expiries
 GROUPS = ["g0", "g1", "pres", "hist"]
 NORMAL_CHANNELS = ["work.a", "work.b"]
 _ids = itertools.count()
@@ -106,19 +110,21 @@ class LayerMachine(RuleBasedStateMachine):
 
     backend = "memory"
     redis_url: str | None = None
+    real_time = False  # Redis with short expiries and expire-everything barriers
 
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
         timed = self.backend == "memory"
+        long = REAL_TTL if self.real_time else 600.0
         config = Config(
             capacity=3,
-            expiry=4.0 if timed else 600.0,
-            group_expiry=6.0 if timed else 600.0,
+            expiry=4.0 if timed else long,
+            group_expiry=6.0 if timed else long,
             presence=("pres",),
             history=("hist",),
             history_size=3,
-            history_ttl=5.0 if timed else 600.0,
+            history_ttl=5.0 if timed else long,
         )
         options: dict[str, Any] = {
             "capacity": config.capacity,
@@ -141,6 +147,7 @@ class LayerMachine(RuleBasedStateMachine):
         specific = [self.run(self.layer.new_channel()) for _ in range(3)]
         self.channels = specific + NORMAL_CHANNELS
         self.serial = itertools.count()
+        self.epoch_start = time.monotonic()
 
     def run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)
@@ -275,22 +282,53 @@ class LayerMachine(RuleBasedStateMachine):
         self.clock.now += seconds
         self.model.advance(seconds)
 
+    # -- real time on Redis --------------------------------------------------------
+    # Redis expires by its own clock, which the test cannot move. So time advances in
+    # epochs: within one, nothing created in it may expire (every rule starts less than
+    # REAL_TTL - REAL_GUARD after the epoch began, and a rule takes far less than the
+    # guard); a barrier then sleeps until everything created so far has expired, and the
+    # model moves past every deadline. No outcome is ever near a deadline, so no check
+    # has to accept two answers.
+
+    def barrier(self) -> None:
+        time.sleep(REAL_TTL + 0.3)
+        self.model.advance(2 * REAL_TTL)
+        self.epoch_start = time.monotonic()
+
+    @precondition(lambda self: self.real_time)
+    @rule()
+    def wait_out_every_deadline(self) -> None:
+        self.barrier()
+
+    @invariant()
+    def epoch_not_over(self) -> None:
+        if self.real_time and time.monotonic() - self.epoch_start > REAL_TTL - REAL_GUARD:
+            self.barrier()
+
     @invariant()
     def drops_are_counted(self) -> None:
         assert self.layer.statistics().dropped == self.model.dropped
 
 
-def _run(backend: str, examples: int, redis_url: str | None = None) -> None:
+def _run(
+    backend: str,
+    examples: int,
+    redis_url: str | None = None,
+    real_time: bool = False,
+    steps: int = 40,
+) -> None:
     from hypothesis.stateful import run_state_machine_as_test
 
     machine = type(
-        f"{backend.title()}Machine", (LayerMachine,), {"backend": backend, "redis_url": redis_url}
+        f"{backend.title()}{'RealTime' if real_time else ''}Machine",
+        (LayerMachine,),
+        {"backend": backend, "redis_url": redis_url, "real_time": real_time},
     )
     run_state_machine_as_test(
         machine,
         settings=settings(
             max_examples=examples,
-            stateful_step_count=40,
+            stateful_step_count=steps,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
             database=None,
@@ -305,3 +343,10 @@ def test_memory_layer_agrees_with_the_model() -> None:
 @pytest.mark.redis
 def test_redis_layer_agrees_with_the_model(redis_server: Any) -> None:
     _run("redis", max(1, EXAMPLES // 20), redis_server.url)
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_redis_layer_agrees_with_the_model_over_real_time(redis_server: Any) -> None:
+    """Expiry, group expiry and history expiry on Redis, with expire-everything barriers."""
+    _run("redis", max(1, EXAMPLES // 100), redis_server.url, real_time=True, steps=25)
