@@ -78,15 +78,18 @@ scalars = (
     | st.just(Odd())
     | st.sets(st.integers(), max_size=2)
 )
-values = st.recursive(
-    scalars,
-    lambda inner: (
+
+
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    keys = st.text(max_size=4) | st.integers()
+    return (
         st.lists(inner, max_size=3)
         | st.tuples(inner, inner)
-        | st.dictionaries(st.text(max_size=4) | st.integers(), inner, max_size=3)
-    ),
-    max_leaves=12,
-)
+        | st.dictionaries(keys, inner, max_size=3)
+    )
+
+
+values = st.recursive(scalars, _containers, max_leaves=12)
 types = st.sampled_from(["chat.message", "x", "", "_private", ".dot", "a._b"]) | values
 messages = (
     st.builds(
