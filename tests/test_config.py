@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 import pytest
 
 import tidings
@@ -53,3 +55,90 @@ def test_missing_optional_dependency_says_what_to_install(monkeypatch):
         MissingDependency, match=r"pip install 'tidings\[somelib_that_is_not_installed\]'"
     ):
         config.layer_from_url("fake://")
+
+
+# -- every option declared once, checked at construction (issue 10, defect 2) -------
+
+from tidings import MemoryChannelLayer  # noqa: E402
+from tidings.layers.redis import RedisChannelLayer  # noqa: E402
+
+
+@pytest.mark.parametrize("cls", [MemoryChannelLayer, RedisChannelLayer])
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"capcity": 5}, r"no option 'capcity'; did you mean 'capacity'\?.*valid options"),
+        ({"presence_groups": None}, "presence_groups"),
+        ({"history_groups": None}, "history_groups"),
+        ({"channel_capacity": 5}, "channel_capacity"),
+        ({"channel_capacity": {"a*": 0}}, r"channel_capacity\['a\*'\]"),
+        ({"presence_groups": [__import__("re").compile(b"room")]}, "bytes"),
+        ({"channel_capacity": {__import__("re").compile(b"x"): 2}}, "bytes"),
+        ({"expiry": 1e13}, "expiry must be .* at most"),
+        ({"group_expiry": float("nan")}, "group_expiry"),
+        ({"history_ttl": -1}, "history_ttl"),
+        ({"capacity": 10**12}, "capacity must be .* at most"),
+        ({"capacity": True}, "capacity"),
+        ({"history_size": 10**9}, "history_size"),
+        ({"max_message_size": 2**40}, "max_message_size"),
+        ({"drop_warning_interval": "10"}, "drop_warning_interval"),
+    ],
+)
+def test_bad_options_raise_configuration_error_at_construction(cls, options, match):
+    with pytest.raises(ConfigurationError, match=match):
+        cls(**options)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"prefix": "app*"}, "prefix"),
+        ({"prefix": "app\\"}, "prefix"),
+        ({"prefix": "a[b]"}, "prefix"),
+        ({"prefix": 2024}, "prefix"),
+        ({"prefx": "app"}, "did you mean 'prefix'"),
+        ({"timeout": 0}, "timeout"),
+        ({"heartbeat_interval": 1e9}, "heartbeat_interval"),
+        ({"inbox_capacity": 0}, "inbox_capacity"),
+        ({"symmetric_encryption_keys": 5}, "symmetric_encryption_keys"),
+        ({"symmetric_encryption_keys": "one-key"}, "symmetric_encryption_keys"),
+        ({"hosts": [("localhost", "notaport")]}, "port"),
+        ({"hosts": [("localhost", 99999)]}, "port"),
+        ({"hosts": ["redis://localhost:99999"]}, "port"),
+        ({"hosts": ["redis://localhost:notaport"]}, "port"),
+        ({"hosts": [{"host": "localhost", "port": "x"}]}, "port"),
+        ({"hosts": [{"address": "redis://localhost", "passwrd": "x"}]}, "'passwrd'"),
+        ({"hosts": [{"host": "localhost", "sockt_timeout": 1}]}, "'sockt_timeout'"),
+    ],
+)
+def test_bad_redis_options_raise_configuration_error_at_construction(options, match):
+    with pytest.raises(ConfigurationError, match=match):
+        RedisChannelLayer(**options)
+
+
+def test_url_options_are_coerced_by_their_declared_type():
+    layer = config.layer_from_url("redis://127.0.0.1:1/0?prefix=2024&capacity=7&expiry=1e3")
+    assert (layer.prefix, layer.capacity, layer.expiry) == ("2024", 7, 1000.0)
+    for prefix in ("1e3", "nan"):
+        assert config.layer_from_url(f"redis://127.0.0.1:1?prefix={prefix}").prefix == prefix
+    layer = config.layer_from_url("memory://?history_groups=a.*,b&presence_groups=room")
+    assert "a.1" in layer.history_groups and "b" in layer.history_groups
+    assert "room" in layer.presence_groups
+    with pytest.raises(ConfigurationError, match="capacity"):
+        config.layer_from_url("memory://?capacity=many")
+    with pytest.raises(ConfigurationError, match="expiry"):
+        config.layer_from_url("memory://?expiry=nan")
+
+
+def test_django_style_config_is_checked_by_the_constructor():
+    """Channels builds the layer itself: cls(**CONFIG). The check must be there."""
+    from channels.layers import ChannelLayerManager
+
+    class Manager(ChannelLayerManager):
+        configs: ClassVar = {  # in place of what Channels reads from settings.CHANNEL_LAYERS
+            "default": {"BACKEND": "tidings.MemoryChannelLayer", "CONFIG": {"capcity": 5}}
+        }
+
+    manager = Manager()
+    with pytest.raises(ConfigurationError, match="did you mean 'capacity'"):
+        manager["default"]

@@ -20,7 +20,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_inspect(sub)
     add_worker(sub)
     args = parser.parse_args(argv)
-    result: int = args.func(args)
+    from .exceptions import TidingsError
+
+    try:
+        result: int = args.func(args)
+    except TidingsError as exc:
+        # One line, no traceback: the exception already says what is wrong and the fix.
+        raise SystemExit(f"tidings {args.command}: {exc}") from None
+    except KeyboardInterrupt:
+        return 130
     return result
 
 

@@ -1,7 +1,8 @@
-"""A bounded, expiring history of one process's group messages (the memory backend's)."""
+"""Bounded, expiring histories of one process's group messages (the memory backend's)."""
 
 from __future__ import annotations
 
+import heapq
 import secrets
 from collections import deque
 from collections.abc import Callable
@@ -30,6 +31,10 @@ class GroupHistory:
         self.entries.append((self.last, self.clock() + self.ttl, frame))
         return Position(self.epoch, self.last)
 
+    def newest_deadline(self) -> float | None:
+        """When the newest entry expires (None when there is none)."""
+        return self.entries[-1][1] if self.entries else None
+
     def kept(self) -> list[Frame]:
         """Every message still kept, oldest first."""
         self._expire()
@@ -48,3 +53,55 @@ class GroupHistory:
         if problem:
             return [], problem
         return [(o, f) for o, _, f in self.entries if o > position.offset], None
+
+
+class Histories:
+    """The histories of every history group, each freed once its newest entry expired.
+
+    One heap entry per group, ordered by when the group may have expired: freeing costs
+    O(log groups) per group per ``ttl``, never a pass over every group.
+    """
+
+    def __init__(self, size: int, ttl: float, clock: Callable[[], float]) -> None:
+        self.size = size
+        self.ttl = ttl
+        self.clock = clock
+        self.groups: dict[str, GroupHistory] = {}
+        self._due: list[tuple[float, str]] = []  # (earliest possible expiry, group)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def get(self, group: str) -> GroupHistory | None:
+        self.expire()
+        return self.groups.get(group)
+
+    def open(self, group: str) -> GroupHistory:
+        """The group's history, started (with a new epoch) if it has none."""
+        self.expire()
+        history = self.groups.get(group)
+        if history is None:
+            history = self.groups[group] = GroupHistory(self.size, self.ttl, self.clock)
+            heapq.heappush(self._due, (self.clock() + self.ttl, group))
+        return history
+
+    def expire(self) -> None:
+        """Free every history whose newest entry has expired (its epoch ends with it)."""
+        due = self._due
+        if not due:
+            return
+        now = self.clock()
+        while due and due[0][0] <= now:
+            _, group = heapq.heappop(due)
+            history = self.groups.get(group)
+            if history is None:
+                continue
+            newest = history.newest_deadline()
+            if newest is None or newest <= now:
+                del self.groups[group]
+            else:  # appended to since: look again when its newest entry expires
+                heapq.heappush(due, (newest, group))
+
+    def clear(self) -> None:
+        self.groups.clear()
+        self._due.clear()

@@ -110,17 +110,22 @@ class Hub:
     def fan_out(self, group: str, payload: Payload, ttl: float | None = None) -> tuple[int, int]:
         """Deliver to every live member of ``group``: returns (members, delivered)."""
         with self.lock:
+            now = self.clock()
+            # Sweep before taking the group: a sweep deletes emptied groups, and one run
+            # while we hold ``members`` used to make us delete the group a second time.
+            if sweep_due(self._last_sweep, now, self._sweep_every):
+                self._sweep(now)
             members = self.groups.get(group)
             if not members:
                 return 0, 0
-            now = self.clock()
             expired = [c for c, until in members.items() if until <= now]
             for channel in expired:
                 del members[channel]
-            delivered = self._put_many(members, payload, now, ttl)
-            count = len(members)
             if not members:
                 del self.groups[group]
+                return 0, 0
+            delivered = self._put_many(members, payload, now, ttl)
+            count = len(members)
         if delivered < count:
             self.drops.record(f"group {group!r}", count - delivered, now)
         return count, delivered
@@ -129,9 +134,9 @@ class Hub:
         self, channels: Iterable[str], payload: Payload, now: float, ttl: float | None = None
     ) -> int:
         # The hot loop of every group_send: keep it to dict lookups and appends.
+        # The caller holds the lock and has already swept: never sweep here, the
+        # caller may hold references into ``self.groups``.
         loop = events._get_running_loop()
-        if sweep_due(self._last_sweep, now, self._sweep_every):
-            self._sweep(now)
         inboxes = self.inboxes
         item = (now + (self.expiry if ttl is None else ttl), payload)
         delivered = dropped = 0

@@ -18,11 +18,17 @@ from typing import Any
 from .bench.report import table
 from .config import layer_from_url
 from .exceptions import ConfigurationError
+from .rules import names
+from .rules.messages import check_message
 
 
 def add_parsers(sub: Any) -> None:
     url_help = "layer URL, e.g. redis://127.0.0.1:6379/0?prefix=asgi (default: TIDINGS_URL)"
     inspect = sub.add_parser("inspect", help="processes, groups, members, inbox depths, drops")
+    inspect.epilog = (
+        "A process is STALE when it missed three heartbeats (3 x the URL's heartbeat_interval):"
+        " it stopped or hangs, and group sends skip it."
+    )
     inspect.add_argument("--url", help=url_help)
     inspect.add_argument("--json", action="store_true", help="print JSON instead of tables")
     inspect.set_defaults(func=lambda a: asyncio.run(_inspect(a)))
@@ -48,21 +54,24 @@ def add_parsers(sub: Any) -> None:
 
 
 def _layer(url: str | None) -> Any:
-    url = url or os.environ.get("TIDINGS_URL")
+    source = "--url"
+    if not url:
+        url, source = os.environ.get("TIDINGS_URL"), "TIDINGS_URL"
     if not url:
         raise SystemExit("Give --url redis://host:port/db (or set TIDINGS_URL).")
     if url.startswith("memory:"):
         raise SystemExit(
-            "A memory:// layer lives inside one process; from a terminal you can only reach "
-            "a shared backend. Use --url redis://host:port/db?prefix=..."
+            f"{source}: a memory:// layer lives inside one process; from a terminal you can "
+            "only reach a shared backend. Use --url redis://host:port/db?prefix=..."
         )
     try:
         return layer_from_url(url)
     except ConfigurationError as exc:
-        raise SystemExit(str(exc)) from None
+        raise SystemExit(f"{source}: {exc}") from None
 
 
 def _message(text: str) -> dict[str, Any]:
+    """The MESSAGE argument, checked before any connection is made."""
     try:
         message = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -71,17 +80,24 @@ def _message(text: str) -> dict[str, Any]:
         ) from None
     if not isinstance(message, dict):
         raise SystemExit('MESSAGE must be a JSON object, e.g. \'{"type": "chat.message"}\'')
+    check_message(message)
     return message
 
 
 async def _send(args: argparse.Namespace, group: bool) -> int:
+    # Bad input is reported before a connection is tried.
+    if group:
+        names.check_group_name(args.group)
+    else:
+        names.check_channel_name(args.channel)
+    message = _message(args.message)
     layer = _layer(args.url)
     try:
         if group:
-            report = await layer.group_send(args.group, _message(args.message))
+            report = await layer.group_send(args.group, message)
             print(json.dumps(report.as_dict()))
         else:
-            await layer.send(args.channel, _message(args.message))
+            await layer.send(args.channel, message)
             print(json.dumps({"sent": args.channel}))
     finally:
         await layer.close()
@@ -89,13 +105,21 @@ async def _send(args: argparse.Namespace, group: bool) -> int:
 
 
 async def _listen(args: argparse.Namespace) -> int:
+    names.check_group_name(args.group)
     layer = _layer(args.url)
+    try:  # reach Redis once before the reader starts (and would log its retries)
+        await layer.group_channels(args.group)
+    except BaseException:
+        await layer.close()
+        raise
     channel = await layer.new_channel("listen")
-    await layer.group_add(args.group, channel)
-    sys.stderr.write(f"listening on group {args.group!r} as {channel}\n")
     deadline = time.monotonic() + args.seconds if args.seconds else None
     got = 0
+    joined = False
     try:
+        await layer.group_add(args.group, channel)
+        joined = True
+        sys.stderr.write(f"listening on group {args.group!r} as {channel}\n")
         while args.count is None or got < args.count:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
@@ -107,8 +131,11 @@ async def _listen(args: argparse.Namespace) -> int:
             print(json.dumps(message, default=repr), flush=True)
             got += 1
     finally:
-        await layer.group_discard(args.group, channel)
-        await layer.close()
+        try:
+            if joined:
+                await layer.group_discard(args.group, channel)
+        finally:
+            await layer.close()
     return 0
 
 
@@ -127,6 +154,7 @@ async def _inspect(args: argparse.Namespace) -> int:
         table(
             [
                 "instance",
+                "state",
                 "host",
                 "pid",
                 "last beat s",
@@ -139,6 +167,7 @@ async def _inspect(args: argparse.Namespace) -> int:
             [
                 [
                     p["instance"],
+                    "STALE" if p["stale"] else "alive",
                     p.get("host", "-"),
                     p.get("pid", "-"),
                     p["beat_age"],
@@ -175,17 +204,20 @@ async def snapshot(layer: Any) -> dict[str, Any]:
     for index in range(len(layer.hosts)):
 
         async def read(client: Client) -> None:
-            now_s, _ = await client.time()
-            now = now_s * 1000
+            now_s, now_us = await client.time()
+            now = now_s * 1000 + now_us / 1000
             for raw, score in await client.zrange(keys.alive, 0, -1, withscores=True):
                 instance = raw.decode()
                 stats = {
                     k.decode(): v.decode()
                     for k, v in pairs(await command(client, "HGETALL", keys.stats(instance)))
                 }
+                age = (now - score) / 1000
                 entry: dict[str, Any] = {
                     "instance": instance,
-                    "beat_age": round((now - score) / 1000, 1),
+                    "beat_age": round(age, 1),
+                    # The same rule group_send uses to skip a process: three missed beats.
+                    "stale": age > 3 * layer.heartbeat_interval,
                 }
                 entry.update(
                     {k: (int(v) if v.isdigit() else v) for k, v in stats.items() if k != "beat"}

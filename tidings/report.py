@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -40,35 +41,69 @@ class GroupSendReport:
 
 
 class DropLog:
-    """Counts messages dropped at capacity and warns at most once per group per interval."""
+    """Counts messages dropped at capacity and warns at most once per group per interval.
 
-    __slots__ = ("_last_warned", "_pending", "interval", "total")
+    Drops within an interval of the last warning are held back and logged together when
+    the interval ends (a timer thread, so they are logged even if no drop follows), or at
+    ``flush()`` (the layer's ``close()`` calls it): every drop reaches the log.
+    """
+
+    __slots__ = ("_last_warned", "_lock", "_pending", "_timer", "interval", "total")
 
     def __init__(self, interval: float = 10.0) -> None:
         self.interval = interval
         self.total = 0
         self._pending: dict[str, int] = {}
         self._last_warned: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
 
     def record(self, where: str, count: int, now: float | None = None) -> None:
         """Count ``count`` drops for ``where`` (a group or channel) and maybe warn."""
         if count <= 0:
             return
-        self.total += count
-        pending = self._pending.get(where, 0) + count
         now = time.monotonic() if now is None else now
-        last = self._last_warned.get(where)
-        if last is not None and now - last < self.interval:
-            self._pending[where] = pending
-            return
-        self._pending.pop(where, None)
-        if len(self._last_warned) > 10_000:
-            self._last_warned.clear()
-        self._last_warned[where] = now
-        logger.warning(
-            "tidings dropped %d message(s) for %s: member channel(s) at capacity. "
-            "Their consumers are not keeping up; raise capacity or channel_capacity, "
-            "or make the consumers faster.",
-            pending,
-            where,
-        )
+        with self._lock:
+            self.total += count
+            pending = self._pending.pop(where, 0) + count
+            last = self._last_warned.get(where)
+            if last is not None and now - last < self.interval:
+                self._pending[where] = pending
+                self._arm(last + self.interval - now)
+                return
+            if len(self._last_warned) > 10_000:
+                self._last_warned.clear()
+            self._last_warned[where] = now
+        _warn(pending, where)
+
+    def flush(self) -> None:
+        """Log every count held back now."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            for where in pending:
+                # The held-back warning stands for the interval that just ended.
+                last = self._last_warned.get(where)
+                if last is not None:
+                    self._last_warned[where] = last + self.interval
+            timer, self._timer = self._timer, None
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()
+        for where, count in pending.items():
+            _warn(count, where)
+
+    def _arm(self, delay: float) -> None:
+        # One timer at a time; when it fires it logs everything held back so far.
+        if self._timer is None:
+            self._timer = threading.Timer(max(delay, 0.0), self.flush)
+            self._timer.daemon = True
+            self._timer.start()
+
+
+def _warn(count: int, where: str) -> None:
+    logger.warning(
+        "tidings dropped %d message(s) for %s: member channel(s) at capacity. "
+        "Their consumers are not keeping up; raise capacity or channel_capacity, "
+        "or make the consumers faster.",
+        count,
+        where,
+    )

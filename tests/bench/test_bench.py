@@ -76,3 +76,36 @@ def test_table_shows_ratios_and_flags(tmp_path):
     rows[0].scenario = rows[1].scenario = "in-process fan-out"
     plot(rows, str(tmp_path / "p.png"))
     assert (tmp_path / "p.png").stat().st_size > 1000
+
+
+def _keys_without_ttl(url: str) -> list[bytes]:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return [k for k in client.scan_iter(count=1000) if client.pttl(k) == -1]
+    finally:
+        client.close()
+
+
+async def test_bench_leaves_no_key_without_a_ttl_in_the_users_redis(idle):
+    """`tidings bench --redis URL` must not leave keys that never expire behind."""
+    from tests.servers import start_redis
+
+    server = start_redis()  # its own, so every key in it is the bench's
+    try:
+        kinds = ["tidings"]
+        try:
+            import channels_redis  # noqa: F401
+
+            kinds.append("core")
+        except ImportError:
+            pass
+        for kind in kinds:
+            await crossproc.fanout(kind, server.url, 4, 2)
+            await crossproc.worker_queue(kind, server.url, 5)
+            await crossproc.point_to_point(kind, server.url, 1, 2)
+            await crossproc.small_groups(kind, server.url, 4)
+        assert _keys_without_ttl(server.url) == []
+    finally:
+        server.stop()

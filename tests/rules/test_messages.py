@@ -1,7 +1,7 @@
 import pytest
 
 from tidings.exceptions import InvalidMessage
-from tidings.rules.messages import check_message
+from tidings.rules.messages import MAX_DEPTH, check_message
 
 
 def test_every_allowed_type_passes():
@@ -47,7 +47,64 @@ def test_non_dict_messages_are_rejected(message):
         check_message(message)
 
 
-def test_type_must_be_a_string_when_present():
+def test_type_must_be_a_string():
     with pytest.raises(TypeError, match=r'message\["type"\] is an int'):
         check_message({"type": 3})
-    assert check_message({"no": "type"}) == {"no": "type"}
+
+
+@pytest.mark.parametrize(
+    ("message", "match"),
+    [
+        ({"no": "type"}, "has no 'type'"),
+        ({"type": None}, r'message\["type"\] is a NoneType'),
+        ({"type": b"t"}, r'message\["type"\] is a bytes'),
+        ({"type": ""}, "is empty"),
+        ({"type": "_private"}, "starts with '_'"),
+        ({"type": ".hidden"}, "starts with '_'"),
+    ],
+)
+def test_messages_no_consumer_can_dispatch_are_rejected(message, match):
+    """A deliberate difference from Channels: reject at send, not in every consumer."""
+    with pytest.raises(InvalidMessage, match=match):
+        check_message(message)
+
+
+def _nested(depth):
+    message = {"type": "deep"}
+    inner = message
+    for _ in range(depth - 1):
+        inner["x"] = {}
+        inner = inner["x"]
+    return message
+
+
+def test_nesting_up_to_the_bound_passes_and_deeper_is_rejected():
+    assert check_message(_nested(MAX_DEPTH))
+    listed = {"type": "t", "l": []}
+    inner = listed["l"]
+    for _ in range(MAX_DEPTH - 2):
+        inner.append([])
+        inner = inner[0]
+    assert check_message(listed)
+    inner.append([])
+    with pytest.raises(InvalidMessage, match=f"nested deeper than {MAX_DEPTH}"):
+        check_message(listed)
+    for depth in (MAX_DEPTH + 1, 5000):
+        with pytest.raises(InvalidMessage, match=f"nested deeper than {MAX_DEPTH}"):
+            check_message(_nested(depth))
+
+
+def test_self_referencing_messages_are_rejected():
+    message = {"type": "loop", "items": [1]}
+    message["items"].append(message)
+    with pytest.raises(InvalidMessage, match="refers to itself"):
+        check_message(message)
+    again = {"type": "loop"}
+    again["me"] = again
+    with pytest.raises(InvalidMessage, match=r'message\["me"\] refers to itself'):
+        check_message(again)
+
+
+def test_a_shared_value_that_is_not_a_cycle_is_fine():
+    shared = [1, 2]
+    assert check_message({"type": "t", "a": shared, "b": {"c": shared}})

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from .peers import REDIS_LAYERS, make_redis_layer
+from .peers import REDIS_LAYERS, forget_prefix, make_redis_layer
 from .results import Outcome
 from .servers import RedisServer, ServerError
 
@@ -79,12 +79,13 @@ async def _start(workers: list[Worker]) -> list[Any]:
         raise
 
 
-async def _close(layer: Any) -> None:
+async def _close(layer: Any, url: str, prefix: str) -> None:
     for name in ("flush", "close_pools", "close"):
         method = getattr(layer, name, None)
         if method is not None:
             with suppress(Exception):
                 await method()
+    await forget_prefix(url, prefix)
 
 
 async def fanout(kind: str, url: str, members: int, sends: int, receivers: int = 2) -> Outcome:
@@ -105,7 +106,7 @@ async def fanout(kind: str, url: str, members: int, sends: int, receivers: int =
     finally:
         for w in workers:
             w.stop()
-        await _close(layer)
+        await _close(layer, url, prefix)
     received = sum(r["received"] for r in results)
     last = max((r["last"] for r in results), default=start)
     return Outcome(
@@ -142,7 +143,7 @@ async def small_groups(kind: str, url: str, groups: int, senders: int = 8) -> Ou
     finally:
         for w in workers:
             w.stop()
-        await _close(layer)
+        await _close(layer, url, prefix)
     return Outcome(
         "small groups",
         REDIS_LAYERS[kind],
@@ -180,7 +181,7 @@ async def point_to_point(kind: str, url: str, pairs: int = 20, trips: int = 100)
         elapsed = time.time() - start
     finally:
         worker.stop()
-        await _close(layer)
+        await _close(layer, url, prefix)
     return Outcome(
         "point-to-point",
         REDIS_LAYERS[kind],
@@ -207,7 +208,7 @@ async def worker_queue(kind: str, url: str, messages: int, receivers: int = 2) -
     finally:
         for w in workers:
             w.stop()
-        await _close(layer)
+        await _close(layer, url, prefix)
     ids = [i for r in results for i in r["ids"]]
     last = max((r["last"] for r in results), default=start)
     return Outcome(

@@ -20,7 +20,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from .crossproc import Worker
-from .peers import REDIS_LAYERS, PeerMissing, make_redis_layer
+from .peers import REDIS_LAYERS, PeerMissing, forget_prefix, make_redis_layer
 from .results import Outcome
 from .servers import free_port
 
@@ -103,6 +103,7 @@ async def end_to_end(
         for name in ("flush", "close_pools", "close"):
             with suppress(Exception):
                 await getattr(sender, name)()
+        await forget_prefix(url, prefix)
     received = result["received"]
     return Outcome(
         "WebSocket end to end",

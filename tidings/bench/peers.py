@@ -36,3 +36,20 @@ def make_redis_layer(kind: str, url: str, prefix: str, **options: Any) -> Any:
         ) from None
 
     raise ValueError(f"unknown layer {kind!r}; choose from {', '.join(REDIS_LAYERS)}")
+
+
+async def forget_prefix(url: str, prefix: str) -> None:
+    """Delete every key under ``prefix`` (the bench's own, random): ``bench --redis URL``
+    must leave nothing behind in the user's Redis, not even keys a flush keeps
+    (tidings' epoch) or that a killed worker wrote last."""
+    import redis.asyncio as aioredis
+
+    from ..rules.patterns import escape_glob
+
+    client = aioredis.Redis.from_url(url)
+    try:
+        batch = [key async for key in client.scan_iter(match=escape_glob(prefix) + "*", count=1000)]
+        for start in range(0, len(batch), 500):
+            await client.unlink(*batch[start : start + 500])
+    finally:
+        await client.aclose()

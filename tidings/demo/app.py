@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from importlib import resources
 from typing import Any
 
 from ..config import get_channel_layer
+from ..exceptions import BackendUnavailable, InvalidMessage, MessageTooLarge
 from ..routing import AllowedHostsOriginValidator, ProtocolTypeRouter, URLRouter, path
 from ..rules.routes import compile_path
 from ..types import ASGIApp, Receive, Scope, Send
@@ -27,6 +29,7 @@ _TYPES = {
 }
 _CHAT = compile_path("chat/<str:room_name>/")
 MAX_BODY = 64 * 1024
+logger = logging.getLogger("tidings.demo")
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: str) -> None:
@@ -73,8 +76,15 @@ async def http_app(scope: Scope, receive: Receive, send: Send) -> None:
                 return
             # The seed's IngestView is synchronous: run it as such, in a worker thread.
             result = await asyncio.to_thread(ingest, layer, body)
-        except BadIngest as exc:
+        except (BadIngest, InvalidMessage, MessageTooLarge) as exc:
             await _json(send, 400, {"error": str(exc)})
+            return
+        except BackendUnavailable as exc:
+            await _json(send, 503, {"error": str(exc)})
+            return
+        except Exception as exc:  # still JSON with a reason, never a bare 500 page
+            logger.exception("tidings demo: /ingest failed")
+            await _json(send, 500, {"error": f"internal error: {type(exc).__name__}: {exc}"})
             return
         await _json(send, 200, result)
         return

@@ -38,6 +38,8 @@ def parse_ingest(body: bytes) -> list[float]:
             raise BadIngest(f"'data' for {day} is {value!r}; every value must be a number.")
         if value != value or value in (float("inf"), float("-inf")):
             raise BadIngest(f"'data' for {day} is {value!r}; use a finite number.")
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise BadIngest(f"'data' for {day} is too large; use a number within +-2**63.")
     return [float(v) if isinstance(v, float) else v for v in data]
 
 

@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
             "pages on different workers would not see each other's broadcasts."
         )
     url = args.redis or "memory://"
+    if args.redis:
+        _check_redis(args.redis)
     # One session secret for every server process, so a login works on any of them.
     os.environ.setdefault("TIDINGS_DEMO_SECRET", secrets.token_urlsafe(32))
     # The dashboard keeps the last 200 ingests so a page that reconnects can catch up.
@@ -64,3 +66,27 @@ def run(args: argparse.Namespace) -> int:
             ws="websockets-sansio",
         )
     return 0
+
+
+def _check_redis(url: str) -> None:
+    """Fail at start, in one line, if ``--redis`` is malformed or Redis does not answer."""
+    import asyncio
+
+    from ..config import layer_from_url
+    from ..exceptions import ConfigurationError, TidingsError
+
+    try:
+        layer = layer_from_url(url)
+    except ConfigurationError as exc:
+        raise SystemExit(f"tidings demo: --redis: {exc}") from None
+
+    async def reach() -> None:
+        try:
+            await layer.group_channels("index")
+        finally:
+            await layer.close()
+
+    try:
+        asyncio.run(reach())
+    except TidingsError as exc:
+        raise SystemExit(f"tidings demo: {exc}") from None

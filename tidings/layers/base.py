@@ -10,15 +10,15 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, Unpack
 
-from ..codec import DEFAULT_MAX_MESSAGE_SIZE, Frame, decode, encode
-from ..exceptions import ChannelFull, ConfigurationError, HistoryUnavailable
+from ..codec import Frame, decode, encode
+from ..exceptions import ChannelFull, HistoryUnavailable
 from ..hub import Statistics
 from ..report import DropLog, GroupSendReport
 from ..rules import names
-from ..rules.capacity import CapacityRules, CapacitySpec, check_positive_int
-from ..rules.expiry import check_seconds
+from ..rules.capacity import CapacityRules, CapacitySpec
+from ..rules.options import COMMON, resolve
 from ..rules.patterns import NameSet, Pattern
 from ..rules.positions import Position, parse_position
 
@@ -30,7 +30,8 @@ _NAME_CACHE_LIMIT = 50_000
 
 
 class LayerOptions(TypedDict, total=False):
-    """The options every backend takes (see README, "Configuration")."""
+    """The options every backend takes (see README, "Configuration"); their types,
+    bounds and defaults are declared once in ``tidings.rules.options``."""
 
     expiry: float
     group_expiry: float
@@ -54,34 +55,21 @@ class BaseChannelLayer(abc.ABC):
     extensions: ClassVar[list[str]] = ["groups", "flush"]
     MAX_NAME_LENGTH: ClassVar[int] = 100  # Channels' bound: names are shorter than this.
 
-    def __init__(
-        self,
-        expiry: float = 60,
-        group_expiry: float = 86400,
-        capacity: int = 100,
-        channel_capacity: CapacitySpec = None,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        drop_warning_interval: float = 10.0,
-        presence_groups: Iterable[Pattern] = (),
-        history_groups: Iterable[Pattern] = (),
-        history_size: int = 100,
-        history_ttl: float = 3600,
-    ) -> None:
-        self.presence_groups = NameSet(presence_groups, "presence_groups")
-        self.history_groups = NameSet(history_groups, "history_groups")
-        self.history_size = check_positive_int("history_size", history_size)
-        self.history_ttl = check_seconds("history_ttl", history_ttl)
-        self.expiry = check_seconds("expiry", expiry)
-        self.group_expiry = check_seconds("group_expiry", group_expiry)
-        self.capacity_rules = CapacityRules(capacity, channel_capacity)
+    def __init__(self, **options: Unpack[LayerOptions]) -> None:
+        # Checked against the declared schema here, not only by config.py: Channels
+        # builds layers from CHANNEL_LAYERS by calling the class itself.
+        values = resolve(COMMON, options, type(self).__name__)
+        self.presence_groups = NameSet(values["presence_groups"], "presence_groups")
+        self.history_groups = NameSet(values["history_groups"], "history_groups")
+        self.history_size: int = values["history_size"]
+        self.history_ttl: float = values["history_ttl"]
+        self.expiry: float = values["expiry"]
+        self.group_expiry: float = values["group_expiry"]
+        self.capacity_rules = CapacityRules(values["capacity"], values["channel_capacity"])
         self.capacity = self.capacity_rules.default
         self.channel_capacity = self.capacity_rules.patterns
-        self.max_message_size = check_positive_int("max_message_size", max_message_size)
-        if self.max_message_size < 1024 * 1024 + 1024:
-            raise ConfigurationError(
-                f"max_message_size must allow at least 1 MB messages, got {max_message_size}."
-            )
-        self.drops = DropLog(check_seconds("drop_warning_interval", drop_warning_interval))
+        self.max_message_size: int = values["max_message_size"]
+        self.drops = DropLog(values["drop_warning_interval"])
         self._sync: SyncLayer | None = None
         # Names already checked: the grammar regex costs more than the rest of a receive.
         self._valid_names: set[str] = set()
@@ -100,7 +88,8 @@ class BaseChannelLayer(abc.ABC):
         Raises ``InvalidName`` or ``InvalidMessage`` (both ``TypeError``) for bad
         input and ``MessageTooLarge`` over ``max_message_size``; nothing is queued then.
         """
-        if channel not in self._valid_names:
+        # The type check first: a list or dict name must not reach the set lookup.
+        if type(channel) is not str or channel not in self._valid_names:
             self._remember(names.check_channel_name(channel))
         payload = encode(message, self.max_message_size)
         if not await self._send(channel, payload):
@@ -116,7 +105,8 @@ class BaseChannelLayer(abc.ABC):
 
     async def receive(self, channel: str) -> Message:
         """Wait for the next message on ``channel``. Cancelling loses nothing."""
-        if channel not in self._valid_names:
+        # The type check first: a list or dict name must not reach the set lookup.
+        if type(channel) is not str or channel not in self._valid_names:
             self._remember(names.check_channel_name(channel))
         return decode(await self._receive(channel))
 
@@ -184,7 +174,7 @@ class BaseChannelLayer(abc.ABC):
         Members at capacity miss the message: the returned report counts them, the
         layer's ``drops`` counter adds them and a WARNING names the group.
         """
-        if group not in self._valid_groups:
+        if type(group) is not str or group not in self._valid_groups:
             self._valid_groups.add(names.check_group_name(group))
             if len(self._valid_groups) > _NAME_CACHE_LIMIT:
                 self._valid_groups.clear()
@@ -196,6 +186,7 @@ class BaseChannelLayer(abc.ABC):
 
     async def close(self) -> None:
         """Release connections and tasks; the layer can be used again afterwards."""
+        self.drops.flush()  # drops held back by the warning interval are logged now
         if self._sync is not None:
             self._sync.stop()
             self._sync = None

@@ -6,11 +6,12 @@ deployments; use ``RedisChannelLayer`` when several processes must talk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Unpack
 
 from ..codec import Frame, with_position
 from ..exceptions import HistoryUnavailable
-from ..history import GroupHistory
+from ..history import Histories
 from ..hub import Hub, Statistics
 from ..report import GroupSendReport
 from ..rules import names
@@ -28,8 +29,20 @@ class MemoryChannelLayer(BaseChannelLayer):
     def __init__(self, **options: Unpack[LayerOptions]) -> None:
         super().__init__(**options)
         self.hub = Hub(self.capacity_rules, self.expiry, self.group_expiry, self.drops)
-        self.histories: dict[str, GroupHistory] = {}
+        self.histories = Histories(self.history_size, self.history_ttl, self.hub.clock)
         self._receive = self.hub.get  # type: ignore[method-assign]  # skip a frame per receive
+
+    @classmethod
+    def with_clock(
+        cls, clock: Callable[[], float], **options: Unpack[LayerOptions]
+    ) -> MemoryChannelLayer:
+        """A layer whose expiries follow ``clock`` (monotonic seconds), for tests that
+        move time by hand instead of sleeping."""
+        layer = cls(**options)
+        layer.hub = Hub(layer.capacity_rules, layer.expiry, layer.group_expiry, layer.drops, clock)
+        layer.histories = Histories(layer.history_size, layer.history_ttl, clock)
+        layer._receive = layer.hub.get  # type: ignore[method-assign]
+        return layer
 
     async def _send(self, channel: str, payload: Frame) -> bool:
         return self.hub.put(channel, payload)
@@ -50,13 +63,12 @@ class MemoryChannelLayer(BaseChannelLayer):
         return self.hub.group_members(group)
 
     async def _group_send(self, group: str, payload: Frame) -> GroupSendReport:
+        if self.histories:  # a heap peek unless some history is due to be freed
+            with self.hub.lock:
+                self.histories.expire()
         if group in self.history_groups:
             with self.hub.lock:
-                history = self.histories.get(group)
-                if history is None:
-                    history = self.histories[group] = GroupHistory(
-                        self.history_size, self.history_ttl, self.hub.clock
-                    )
+                history = self.histories.open(group)
                 payload = with_position(payload, POSITION_KEY, str(history.next_position()))
                 history.append(payload)
         members, delivered = self.hub.fan_out(group, payload)

@@ -5,19 +5,6 @@ Every deadline is ``now + seconds``; a thing is expired once ``now >= deadline``
 
 from __future__ import annotations
 
-import math
-
-from ..exceptions import ConfigurationError
-
-
-def check_seconds(name: str, value: object) -> float:
-    """Return ``value`` as float seconds if it is a finite number > 0; else raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigurationError(f"{name} must be a number of seconds > 0, got {value!r}.")
-    if not (value > 0 and math.isfinite(value)):
-        raise ConfigurationError(f"{name} must be a number of seconds > 0, got {value!r}.")
-    return float(value)
-
 
 def deadline(now: float, seconds: float) -> float:
     """The moment ``seconds`` after ``now``."""

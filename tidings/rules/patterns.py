@@ -11,9 +11,18 @@ from ..exceptions import ConfigurationError
 Pattern = str | re.Pattern[str]
 
 
+def escape_glob(text: str) -> str:
+    """``text`` with Redis glob characters escaped, for a ``SCAN MATCH`` of a literal."""
+    return re.sub(r"([\\*?\[\]^])", r"\\\1", text)
+
+
 def compile_pattern(pattern: object, option: str = "channel_capacity") -> re.Pattern[str]:
     """A glob (whole-name match) or an already compiled regex (``match``, as Channels does)."""
     if isinstance(pattern, re.Pattern):
+        if not isinstance(pattern.pattern, str):
+            raise ConfigurationError(
+                f"{option} has a bytes regex {pattern!r}; names are str: compile a str pattern."
+            )
         return pattern
     if isinstance(pattern, str) and pattern:
         return re.compile(fnmatch.translate(pattern))

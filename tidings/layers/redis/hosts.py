@@ -8,10 +8,12 @@ Accepted, as in channels_redis: ``"redis://[[user]:password@]host:port/db"``,
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from ...exceptions import ConfigurationError
 
@@ -40,18 +42,22 @@ class Host:
 
 
 def parse_hosts(hosts: object) -> list[Host]:
-    """Turn the ``hosts`` option into ``Host`` objects; raise ``ConfigurationError`` if bad."""
+    """Turn the ``hosts`` option into ``Host`` objects; raise ``ConfigurationError`` if bad.
+
+    Errors describe the bad entry by its position and shape, never by echoing it: a
+    malformed entry may hold a password anywhere.
+    """
     if hosts is None:
         return [Host(DEFAULT_HOST)]
     if isinstance(hosts, (str, Mapping)) or (
         isinstance(hosts, tuple) and len(hosts) == 2 and isinstance(hosts[1], int)
     ):
         hosts = [hosts]
-    if not isinstance(hosts, Iterable):
+    if not isinstance(hosts, Iterable) or isinstance(hosts, (bytes, bytearray)):
         raise ConfigurationError(
-            f"hosts must be a list of Redis URLs, tuples or dicts; got {hosts!r}."
+            f"hosts must be a list of Redis URLs, tuples or dicts; got {_shape(hosts)}."
         )
-    parsed = [_parse_one(item) for item in hosts]
+    parsed = [_parse_one(item, f"hosts[{i}]") for i, item in enumerate(hosts)]
     if not parsed:
         raise ConfigurationError(
             "hosts is empty; give at least one, e.g. ['redis://localhost:6379']."
@@ -59,49 +65,135 @@ def parse_hosts(hosts: object) -> list[Host]:
     return parsed
 
 
-def _parse_one(item: object) -> Host:
+def _parse_one(item: object, where: str) -> Host:
     if isinstance(item, str):
-        return Host(_check_url(item))
+        return Host(_check_url(item, where))
     if isinstance(item, (tuple, list)) and len(item) == 2:
         host, port = item
-        if not isinstance(port, int):
-            raise ConfigurationError(f"hosts tuple port must be an int, got {port!r}.")
-        return Host(f"redis://{host or 'localhost'}:{port}")
+        return Host(f"redis://{_check_hostname(host, where)}:{_check_port(port, where)}")
     if isinstance(item, Mapping):
         options = dict(item)
         if "address" in options:
             address = options.pop("address")
+            _check_client_keys(options, where)
             if isinstance(address, (tuple, list)):
-                return Host(_parse_one(tuple(address)).url, options)
-            return Host(_check_url(str(address)), options)
-        host = options.pop("host", "localhost")
-        port = options.pop("port", 6379)
+                return Host(_parse_one(tuple(address), where).url, options)
+            if not isinstance(address, str):
+                raise ConfigurationError(
+                    f"{where}['address'] must be a Redis URL or (host, port); "
+                    f"got {_shape(address)}."
+                )
+            return Host(_check_url(address, f"{where}['address']"), options)
+        host = _check_hostname(options.pop("host", "localhost"), where)
+        port = _check_port(options.pop("port", 6379), where)
         db = options.pop("db", 0)
+        if isinstance(db, bool) or not isinstance(db, (int, str)) or not str(db).isdigit():
+            raise ConfigurationError(f"{where}['db'] must be a database number, got {_shape(db)}.")
         scheme = "rediss" if options.pop("ssl", False) else "redis"
+        _check_client_keys(options, where)
         return Host(f"{scheme}://{host}:{port}/{db}", options)
     raise ConfigurationError(
-        f"Cannot read Redis host {_redact(item)!r}: use 'redis://host:port/db', "
+        f"Cannot read Redis host {where} ({_shape(item)}): use 'redis://host:port/db', "
         "(host, port) or a dict with 'address' or 'host'/'port'."
     )
 
 
-def _check_url(url: str) -> str:
+def _shape(item: object) -> str:
+    """What ``item`` is, without its content (which may hold a password)."""
+    if isinstance(item, (tuple, list, Mapping)):
+        return f"a {type(item).__name__} of {len(item)} item(s)"
+    return f"a {type(item).__name__}"
+
+
+def _check_hostname(host: object, where: str) -> str:
+    if not isinstance(host, str) or not host or any(c in host for c in "/@?# "):
+        raise ConfigurationError(
+            f"{where} must give a plain host name such as '127.0.0.1' with its port; "
+            f"got {_shape(host)} that is not one (give URLs as strings, not inside a tuple)."
+        )
+    return host
+
+
+def _check_port(port: object, where: str) -> int:
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        shown = repr(port) if isinstance(port, int) else _shape(port)  # may be a secret
+        raise ConfigurationError(
+            f"{where} has port {shown}; a port is a whole number from 1 to 65535."
+        )
+    return port
+
+
+def _client_keys() -> frozenset[str]:
+    """The keyword arguments redis-py's client and connections take."""
+    global _CLIENT_KEYS
+    if _CLIENT_KEYS is None:
+        from redis.asyncio import Redis, connection
+
+        keys: set[str] = set()
+        for init in (
+            Redis.__init__,
+            connection.AbstractConnection.__init__,
+            connection.SSLConnection.__init__,
+            connection.UnixDomainSocketConnection.__init__,
+        ):
+            for name, param in inspect.signature(init).parameters.items():
+                if param.kind not in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                    keys.add(name)
+        _CLIENT_KEYS = frozenset(keys - {"self", "connection_pool"})
+    return _CLIENT_KEYS
+
+
+_CLIENT_KEYS: frozenset[str] | None = None
+
+
+def _check_client_keys(options: Mapping[str, Any], where: str) -> None:
+    allowed = _client_keys()
+    for key in options:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(
+                f"{where} has key {key!r}, which redis-py does not take{hint} "
+                "(see redis.asyncio.Redis for the connection options)."
+            )
+
+
+def _check_url(url: str, where: str) -> str:
+    url = _encode_userinfo(url)
     parts = urlsplit(url)
     if parts.scheme not in _SCHEMES:
         raise ConfigurationError(
-            f"Redis URL {_redact(url)!r} has scheme {parts.scheme!r}; use redis://, rediss:// "
-            "or unix://."
+            f"Redis URL {where} has scheme {parts.scheme!r}; use redis://, rediss:// "
+            "or unix:// (e.g. redis://:password@host:6379/0)."
         )
+    if parts.scheme != "unix":
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if port is not None and not 1 <= port <= 65535:
+            raise ConfigurationError(
+                f"Redis URL {where} has a bad port; a port is a whole number from 1 to 65535."
+            )
     if parts.scheme.startswith("valkey"):
         url = urlunsplit(parts._replace(scheme=parts.scheme.replace("valkey", "redis")))
     return url
 
 
-def _redact(item: object) -> str:
-    text = str(item)
-    if "@" in text:
-        parts = urlsplit(text)
-        if parts.password or parts.username:
-            host = parts.hostname or ""
-            return urlunsplit(parts._replace(netloc=f"***@{host}:{parts.port or ''}"))
-    return text
+def _encode_userinfo(url: str) -> str:
+    """Percent-encode what in a URL's user and password would break its parsing.
+
+    Cloud keys often hold ``/``, ``?``, ``#`` or ``@``; written raw they end the password
+    early, and the rest would be read as host and path (and printed as such). Everything
+    up to the last ``@`` before the path is taken as user:password.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, hostpart = rest.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    safe = "%!$&'()*+,;=-._~"
+    password = quote(password, safe=safe + ":")
+    return f"{scheme}://{quote(user, safe=safe)}{colon}{password}@{hostpart}"

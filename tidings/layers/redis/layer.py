@@ -32,11 +32,12 @@ from typing import Any, Unpack
 
 from ...codec import Frame, from_bytes, to_bytes, with_position
 from ...crypto import Encryption
-from ...exceptions import BackendUnavailable, ConfigurationError, HistoryUnavailable
+from ...exceptions import BackendUnavailable, HistoryUnavailable
 from ...hub import Hub, Statistics
 from ...report import GroupSendReport
-from ...rules.capacity import check_positive_int
-from ...rules.expiry import check_seconds
+from ...rules.options import REDIS as REDIS_OPTIONS
+from ...rules.options import resolve as resolve_options
+from ...rules.patterns import escape_glob
 from ...rules.positions import POSITION_KEY, Position, resume_problem
 from ..base import BaseChannelLayer, LayerOptions
 from .connection import Client, Connections, Script, command
@@ -89,18 +90,22 @@ class RedisChannelLayer(BaseChannelLayer):
         timeout: float = 5.0,
         **options: Unpack[LayerOptions],
     ) -> None:
+        own = {
+            "hosts": hosts,
+            "prefix": prefix,
+            "symmetric_encryption_keys": symmetric_encryption_keys,
+            "inbox_capacity": inbox_capacity,
+            "heartbeat_interval": heartbeat_interval,
+            "timeout": timeout,
+        }
+        values = resolve_options(REDIS_OPTIONS, {**own, **options}, "RedisChannelLayer")
         super().__init__(**options)
-        if not isinstance(prefix, str) or not prefix or any(c in prefix for c in " :*?[]"):
-            raise ConfigurationError(
-                f"prefix must be a non-empty str without spaces, ':' or glob characters, "
-                f"got {prefix!r}."
-            )
         self.hosts = parse_hosts(hosts)
-        self.prefix = prefix
-        self.keys = Keys(prefix)
-        self.inbox_capacity = check_positive_int("inbox_capacity", inbox_capacity)
-        self.heartbeat_interval = check_seconds("heartbeat_interval", heartbeat_interval)
-        self.timeout = check_seconds("timeout", timeout)
+        self.prefix: str = values["prefix"]
+        self.keys = Keys(self.prefix)
+        self.inbox_capacity: int = values["inbox_capacity"]
+        self.heartbeat_interval: float = values["heartbeat_interval"]
+        self.timeout: float = values["timeout"]
         self.crypto = Encryption(symmetric_encryption_keys) if symmetric_encryption_keys else None
         self.instance = secrets.token_hex(8)
         self.hub = Hub(self.capacity_rules, self.expiry, self.group_expiry, self.drops)
@@ -381,7 +386,7 @@ class RedisChannelLayer(BaseChannelLayer):
         return frames
 
     async def _flush(self) -> None:
-        pattern = self.keys.pattern()
+        pattern = escape_glob(self.keys.prefix) + "*"  # never another prefix's keys
         alive_key = self.keys.alive
         epoch_key = self.keys.epoch.encode()
         others: set[str] = set()

@@ -1,0 +1,102 @@
+"""No repr, log line or exception ever contains a password, for any host form (fuzzed)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tidings.bench.servers import free_port
+from tidings.exceptions import TidingsError
+from tidings.layers.redis import RedisChannelLayer
+
+pytestmark = pytest.mark.timeout(300)
+
+# Passwords are random words joined by the characters that break URL parsing; each word
+# is long and random enough never to appear in output by chance, so finding any one of
+# them in an output means (part of) the password leaked.
+WORDS = st.text(string.ascii_lowercase, min_size=8, max_size=10)
+SEPARATORS = st.sampled_from(["/", "@", ":", "%", "?", "#", "%2F", "[", "]", " ", "", "!"])
+PASSWORDS = st.lists(st.tuples(WORDS, SEPARATORS), min_size=1, max_size=4)
+DEAD_PORT = free_port()
+
+
+def host_forms(password: str) -> list[object]:
+    url = f"redis://user:{password}@127.0.0.1:{DEAD_PORT}/0"
+    return [
+        url,
+        f"rediss://:{password}@127.0.0.1:{DEAD_PORT}",
+        f"redis://:{password}@127.0.0.1:notaport/0",
+        f"http://:{password}@127.0.0.1:{DEAD_PORT}",
+        (url, DEAD_PORT),
+        (f"{password}@127.0.0.1", DEAD_PORT),
+        ("127.0.0.1", DEAD_PORT, password),
+        ("127.0.0.1", password),
+        {"address": url},
+        {"address": url, "password": password},
+        {"address": (url, DEAD_PORT)},
+        {"host": "127.0.0.1", "port": DEAD_PORT, "password": password},
+        {"host": "127.0.0.1", "port": DEAD_PORT, "pasword": password},
+        {"host": url, "port": DEAD_PORT},
+        {"host": "127.0.0.1", "port": password},
+        [url, {"host": "127.0.0.1", "password": password}],
+    ]
+
+
+def leaked(words: list[str], *texts: str) -> list[str]:
+    return [w for w in words for text in texts if w in text]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(parts=PASSWORDS, form=st.integers(0, 15), connect=st.booleans())
+def test_no_output_contains_the_password(parts, form, connect, caplog):
+    words = [word for word, _ in parts]
+    password = "".join(word + sep for word, sep in parts)
+    hosts = host_forms(password)[form]
+    outputs: list[str] = []
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        try:
+            layer = RedisChannelLayer(
+                hosts=hosts if isinstance(hosts, list) else [hosts], timeout=0.05
+            )
+        except TidingsError as exc:
+            outputs += [str(exc), repr(exc)]
+        else:
+            outputs += [repr(layer), str(layer.hosts), *(h.label for h in layer.hosts)]
+            if connect:  # the errors of a failed connection, too
+
+                async def use() -> None:
+                    try:
+                        await layer.send("c", {"type": "t"})
+                    except TidingsError as exc:
+                        outputs.extend([str(exc), repr(exc)])
+                    finally:
+                        await layer.close()
+
+                asyncio.run(use())
+    outputs += [r.getMessage() for r in caplog.records]
+    assert not leaked(words, *outputs), outputs
+
+
+@settings(max_examples=40, deadline=None)
+@given(word=WORDS, shape=st.integers(0, 5))
+def test_no_error_about_encryption_keys_contains_a_key(word, shape):
+    key = word * 4
+    value = [key, {key}, (key, 3), key, {"k": key}, [key.encode(), 7]][shape]
+    if shape == 3:
+        value = key  # one str instead of a list of keys
+    try:
+        layer = RedisChannelLayer(symmetric_encryption_keys=value)
+    except TidingsError as exc:
+        assert word not in str(exc) and word not in repr(exc)
+    else:
+        assert word not in repr(layer)
