@@ -3,8 +3,11 @@
 redis-py's asyncio connections belong to the loop that made them, and a layer is used
 from many loops (``async_to_sync`` makes a new one per call), so each loop gets its own
 clients. Scripts are sent once per server (``SCRIPT LOAD``) and then called by SHA1.
-Every call runs under a bounded wait: while Redis is unreachable it is retried with
-backoff, then ``BackendUnavailable`` names the host (never its password).
+Every call runs under a hard deadline (``timeout``): while Redis is unreachable, silent
+(stopped, paused, a dead connection) or answers with a transient error (OOM, READONLY,
+BUSY, LOADING) it is retried with backoff, then ``BackendUnavailable`` names the host and the
+reason (never its password). A command cut off by the deadline leaves its connection in an
+unknown state, so redis-py disconnects it (never reused).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import random
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,6 +40,34 @@ from .hosts import Host
 T = TypeVar("T")
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError)
 Client = aioredis.Redis
+# Error replies a healthy deployment passes through (memory full, a replica after a
+# failover, a long script, a server loading its data): wait and retry, never crash.
+TRANSIENT_REPLIES = {
+    "OOM": "Redis is out of memory (maxmemory reached with a noeviction policy)",
+    "READONLY": "Redis is a read-only replica (a failover in progress, or hosts names a replica)",
+    "BUSY": "Redis is busy running a long script",
+    "LOADING": "Redis is loading its data",
+    "MASTERDOWN": "the replica lost its primary",
+    "TRYAGAIN": "Redis asked to try again",
+    "NOREPLICAS": "Redis has not enough replicas",
+}
+# How long past its own block time a blocking read may stay unanswered before its
+# connection counts as dead (a partition, a failover that moved the address).
+GRACE = 2.0
+
+
+def transient_reply(exc: BaseException) -> str | None:
+    """Why an error reply is transient (to be waited out), or None if it is not."""
+    if not isinstance(exc, ResponseError):
+        return None
+    code = str(exc).split(" ", 1)[0].upper()
+    return TRANSIENT_REPLIES.get(code)
+
+
+def jittered(delay: float) -> float:
+    """``delay`` spread over [delay/2, delay]: processes that lost Redis together do not
+    come back in lockstep."""
+    return delay * (0.5 + random.random() / 2)
 
 
 class Script:
@@ -105,7 +137,10 @@ class Connections:
         options: dict[str, Any] = {
             "socket_connect_timeout": min(self.timeout, 5.0),
             "socket_keepalive": True,
-            "health_check_interval": 15,
+            # Every read is bounded: a blocking read waits at most its block time (<= 1 s)
+            # plus GRACE; the layer's deadlines bound everything else.
+            "socket_timeout": max(self.timeout, 1.0) + GRACE,
+            "health_check_interval": 5,
             "retry": Retry(NoBackoff(), 0),  # the layer retries, within its own bound
         }
         options.update(host.options)
@@ -114,31 +149,40 @@ class Connections:
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"Cannot use Redis host {host.label}: {exc}") from None
 
-    async def run(self, index: int, op: Callable[[Client], Awaitable[T]]) -> T:
-        """Run ``op`` on host ``index``, retrying transient failures for up to ``timeout``."""
-        deadline = time.monotonic() + self.timeout
+    async def run(self, index: int, op: Callable[[Client], Awaitable[T]], extra: float = 0) -> T:
+        """Run ``op`` on host ``index``; transient failures are retried, and the whole call
+        (retries included) ends within ``timeout`` (+ ``extra``, a blocking command's own
+        wait) with ``BackendUnavailable``."""
+        label = self.hosts[index].label
+        limit = self.timeout + extra
+        problem = "it did not answer"
         delay = 0.05
-        while True:
-            try:
-                return await op(self.client(index))
-            except AuthenticationError as exc:
-                raise BackendUnavailable(
-                    f"Redis at {self.hosts[index].label} refused the credentials: {exc}. "
-                    "Check the user and password in hosts."
-                ) from None
-            except TRANSIENT as exc:
-                if time.monotonic() + delay > deadline:
-                    raise BackendUnavailable(
-                        f"Redis at {self.hosts[index].label} is unreachable "
-                        f"({type(exc).__name__}: {exc}) for {self.timeout:g}s; check that it "
-                        "is running and that hosts is right, or raise timeout."
-                    ) from None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
-            except ResponseError as exc:
-                raise BackendUnavailable(
-                    f"Redis at {self.hosts[index].label} answered with an error: {exc}"
-                ) from None
+        try:
+            async with asyncio.timeout(limit):
+                while True:
+                    try:
+                        return await op(self.client(index))
+                    except AuthenticationError as exc:
+                        raise BackendUnavailable(
+                            f"Redis at {label} refused the credentials: {exc}. "
+                            "Check the user and password in hosts."
+                        ) from None
+                    except TRANSIENT as exc:
+                        problem = f"it is unreachable ({type(exc).__name__}: {exc})"
+                    except ResponseError as exc:
+                        reason = transient_reply(exc)
+                        if reason is None:
+                            raise BackendUnavailable(
+                                f"Redis at {label} answered with an error: {exc}"
+                            ) from None
+                        problem = f"{reason}: {exc}"
+                    await asyncio.sleep(jittered(delay))
+                    delay = min(delay * 2, 1.0)
+        except TimeoutError:
+            raise BackendUnavailable(
+                f"Redis at {label} failed for {limit:g}s: {problem}. Check that it is "
+                "running and that hosts is right, or raise timeout."
+            ) from None
 
     async def close_current(self) -> None:
         """Close the running loop's clients (before that loop stops)."""
