@@ -29,6 +29,8 @@ from redis.exceptions import (
     AuthenticationError,
     BusyLoadingError,
     NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
     ResponseError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -60,7 +62,13 @@ def transient_reply(exc: BaseException) -> str | None:
     """Why an error reply is transient (to be waited out), or None if it is not."""
     if not isinstance(exc, ResponseError):
         return None
-    code = str(exc).split(" ", 1)[0].upper()
+    # redis-py strips the code of the replies it maps to a class of their own.
+    if isinstance(exc, OutOfMemoryError):
+        code = "OOM"
+    elif isinstance(exc, ReadOnlyError):
+        code = "READONLY"
+    else:
+        code = str(exc).split(" ", 1)[0].upper()
     return TRANSIENT_REPLIES.get(code)
 
 
