@@ -13,6 +13,7 @@ unknown state, so redis-py disconnects it (never reused).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import hashlib
 import random
@@ -99,6 +100,19 @@ async def command(client: Client, *args: Any) -> Any:
     return await client.execute_command(*args)  # type: ignore[no-untyped-call]
 
 
+_LIVE: weakref.WeakSet[Connections] = weakref.WeakSet()
+
+
+@atexit.register
+def _quiet_exit() -> None:
+    """A layer nobody closed goes quietly at interpreter exit: its reader is ended on its
+    (idle) loop and its connections closed, instead of "Task was destroyed but it is
+    pending!" and exceptions from a coroutine collected half-way through a read."""
+    for connections in list(_LIVE):
+        with contextlib.suppress(Exception):
+            connections.release_all_idle()
+
+
 class Connections:
     """One client per (event loop, host), made on first use."""
 
@@ -107,6 +121,7 @@ class Connections:
         self.timeout = timeout
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Client | None]]
         self._clients = weakref.WeakKeyDictionary()
+        _LIVE.add(self)
 
     def client(self, index: int) -> Client:
         loop = asyncio.get_running_loop()
@@ -120,26 +135,42 @@ class Connections:
         return client
 
     def _close_with(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Close this loop's clients when the loop closes.
+        """Close this loop's clients (and end tidings' tasks on it) when the loop closes.
 
         ``async_to_sync`` runs every call on a new loop and then closes it; without this
-        each call would leave a connection open (seen: 200 calls, 200 sockets).
+        each call would leave a connection open (seen: 200 calls, 200 sockets), and a
+        reader left on a closed loop would be "destroyed but pending".
         """
         original = loop.close
 
         def close() -> None:
-            clients = self._clients.pop(loop, None) or []
-            # Only when no loop runs in this thread (else run_until_complete cannot);
-            # layer.sync closes its loop's clients itself before stopping it.
-            idle = asyncio.events._get_running_loop() is None
-            if idle and not loop.is_running() and not loop.is_closed():
-                for client in clients:
-                    if client is not None:
-                        with contextlib.suppress(Exception):
-                            loop.run_until_complete(client.aclose())
+            self.release_idle(loop)
             original()
 
         loop.close = close  # type: ignore[method-assign]
+
+    def release_idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        """End tidings' tasks on ``loop`` and close its clients, if ``loop`` is idle (not
+        running, not closed, and no loop runs in this thread: else nothing can run it)."""
+        clients = self._clients.pop(loop, None) or []
+        idle = asyncio.events._get_running_loop() is None
+        if not idle or loop.is_running() or loop.is_closed():
+            return
+        tasks = [
+            t for t in asyncio.all_tasks(loop) if t.get_name().startswith("tidings-") and not t.done()
+        ]
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            if tasks:
+                loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            for client in clients:
+                if client is not None:
+                    loop.run_until_complete(client.aclose())
+
+    def release_all_idle(self) -> None:
+        for loop in list(self._clients):
+            self.release_idle(loop)
 
     def _make(self, host: Host) -> Client:
         options: dict[str, Any] = {

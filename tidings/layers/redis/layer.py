@@ -191,7 +191,7 @@ class RedisChannelLayer(BaseChannelLayer):
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a background coroutine, keeping a reference until it ends; its failure is
         logged (never an unretrieved task exception)."""
-        task = asyncio.get_running_loop().create_task(coro)
+        task = asyncio.get_running_loop().create_task(coro, name="tidings-background")
         self._tasks.add(task)
         task.add_done_callback(self._background_done)
 
@@ -257,7 +257,9 @@ class RedisChannelLayer(BaseChannelLayer):
         while True:
             popping = self._orphans.pop(slot, None)
             if popping is None:
-                popping = loop.create_task(self.connections.run(index, pop, extra=1 + GRACE))
+                popping = loop.create_task(
+                    self.connections.run(index, pop, extra=1 + GRACE), name="tidings-pop"
+                )
             try:
                 reply = await asyncio.shield(popping)
             except asyncio.CancelledError:
