@@ -176,6 +176,8 @@ class InboxReader:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # every failure is an outage to wait out, never a crash
+                if me is not None and me.cancelling():
+                    raise asyncio.CancelledError from None  # the failure was our own cancel
                 self.errors += 1
                 reason = _reason(exc)
                 kind = reason.split(":", 1)[0]
