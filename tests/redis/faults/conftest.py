@@ -34,9 +34,7 @@ def no_unretrieved_task_exceptions(caplog: pytest.LogCaptureFixture) -> Iterator
     caplog.set_level(logging.WARNING)
     yield
     bad = [
-        r.getMessage()
-        for r in caplog.records
-        if r.name == "asyncio" and r.levelno >= logging.ERROR
+        r.getMessage() for r in caplog.records if r.name == "asyncio" and r.levelno >= logging.ERROR
     ]
     assert not bad, bad[:3]
 
@@ -50,7 +48,7 @@ async def eventually(
         try:
             if await check():
                 return time.monotonic() - started
-        except Exception:  # noqa: S110 - a fault in progress; keep trying until the bound
+        except Exception:
             pass
         if time.monotonic() - started > seconds:
             raise AssertionError(f"{what} did not happen within {seconds}s")

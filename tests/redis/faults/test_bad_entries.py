@@ -17,7 +17,9 @@ async def test_one_unreadable_entry_is_skipped_and_the_rest_delivered(own_redis,
     reader keeps running."""
     reader = RedisChannelLayer(hosts=[own_redis.url], prefix="fbad")
     plain = RedisChannelLayer(hosts=[own_redis.url], prefix="fbad")
-    secret = RedisChannelLayer(hosts=[own_redis.url], prefix="fbad", symmetric_encryption_keys=[KEY])
+    secret = RedisChannelLayer(
+        hosts=[own_redis.url], prefix="fbad", symmetric_encryption_keys=[KEY]
+    )
     try:
         one, two = await reader.new_channel(), await reader.new_channel()
         await reader.group_add("room", one)
@@ -46,7 +48,9 @@ async def test_an_unreadable_entry_on_a_normal_channel_is_skipped(own_redis, cap
     """Promise: the same on a normal channel: receive skips (and counts) what it cannot
     read and returns the next good message; it never raises a decoding error."""
     reader = RedisChannelLayer(hosts=[own_redis.url], prefix="fbadn")
-    secret = RedisChannelLayer(hosts=[own_redis.url], prefix="fbadn", symmetric_encryption_keys=[KEY])
+    secret = RedisChannelLayer(
+        hosts=[own_redis.url], prefix="fbadn", symmetric_encryption_keys=[KEY]
+    )
     try:
         await secret.send("work", {"type": "t", "i": 1})
         await reader.send("work", {"type": "t", "i": 2})

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from tidings.layers.redis import RedisChannelLayer
 
 from ...servers import SilentProxy
-from .conftest import tidings_lines
+from .conftest import eventually, tidings_lines
 
 DETECT_BOUND = 6.0  # block time (1 s) + GRACE (2 s) + backoff, with room for a busy machine
 
@@ -28,12 +30,11 @@ async def test_reader_notices_a_silent_connection_and_resumes(own_redis, caplog)
         assert proxy.silence() >= 1
         silenced = time.monotonic()
 
-        async def back() -> None:
-            while layer.statistics().reconnects < 1:
-                await asyncio.sleep(0.05)
+        async def back() -> bool:
+            return layer.statistics().reconnects >= 1
 
-        await asyncio.wait_for(back(), DETECT_BOUND + 5)
-        recovered = time.monotonic() - silenced
+        recovered = await eventually(back, DETECT_BOUND + 5, "reconnecting")
+        assert recovered == pytest.approx(time.monotonic() - silenced, abs=0.5)
         assert recovered < DETECT_BOUND, f"deaf for {recovered:.1f}s"
         for i in range(20):
             await sender.send(channel, {"type": "t", "i": i})

@@ -17,7 +17,6 @@ import atexit
 import contextlib
 import hashlib
 import random
-import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
@@ -157,7 +156,9 @@ class Connections:
         if not idle or loop.is_running() or loop.is_closed():
             return
         tasks = [
-            t for t in asyncio.all_tasks(loop) if t.get_name().startswith("tidings-") and not t.done()
+            t
+            for t in asyncio.all_tasks(loop)
+            if t.get_name().startswith("tidings-") and not t.done()
         ]
         for task in tasks:
             task.cancel()
