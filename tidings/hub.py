@@ -15,6 +15,7 @@ message is still in the inbox and the wake-up is passed on to the next waiter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from asyncio import events
@@ -281,10 +282,9 @@ class Hub:
                     if waiter.done():
                         continue
                     ended += 1
-                    try:
+                    # A closed loop raises RuntimeError: nobody waits there any more.
+                    with contextlib.suppress(RuntimeError):
                         waiter.get_loop().call_soon_threadsafe(_fail, waiter, error())
-                    except RuntimeError:  # its loop is closed: nobody waits there
-                        pass
         return ended
 
     def flush(self) -> None:
