@@ -81,7 +81,7 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
     await add(client, add_keys, ["dead!", 60_000, 2, "set", "", ""])  # never beats
     await add(client, add_keys, ["self!", 60_000, 5, "set", "", ""])  # the caller: skipped
     await add(client, add_keys, ["worker.q", 60_000, 1, "set", "", ""])  # a normal channel, cap 1
-    args = [b"ENV", b"RAW", 60_000, 10, k.prefix, 15_000, 100, "self!", 0, 0, "", 3_600_000]
+    args = [b"ENV", b"RAW", 60_000, 10, k.prefix, 15_000, 100, "self!"]
     # "dead" beat a minute ago: gone (stale), yet not known dead
     await client.zadd(k.alive, {"dead": await redis_ms(client) - 60_000})
     total, delivered, full, stale, processes, position, epoch = await send(
@@ -98,8 +98,8 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
     # worker.q is full now (capacity 1): the next send counts it as dropped, pushes the rest
     total, delivered, full, stale, *_ = await send(client, [*group_keys, k.alive, k.epoch], args)
     assert (total, delivered, full, stale) == (6, 3, 1, 2)
-    # Known dead (no beat for dead_after): removed from the group, no longer counted.
-    args[-1] = 30_000
+    # Known dead (no beat for 10 x stale_after): removed from the group, no longer counted.
+    args[5] = 5_000
     total, delivered, full, stale, *_ = await send(client, [*group_keys, k.alive, k.epoch], args)
     assert (total, stale) == (4, 0)
     assert await client.zscore(k.group("g"), "dead!") is None
@@ -112,7 +112,7 @@ async def test_expired_members_get_nothing_and_group_add_trims_them(client):
     await add(client, keys, ["worker.q", 50, 5, "set", "", ""])
     await client.persist(k.group("g"))
     await asyncio.sleep(0.1)
-    args = [b"E", b"R", 60_000, 10, k.prefix, 15_000, 100, "nobody!", 0, 0, "", 60_000]
+    args = [b"E", b"R", 60_000, 10, k.prefix, 15_000, 100, "nobody!"]
     result = await send(client, [k.group("g"), k.group_meta("g"), k.alive, k.epoch], args)
     assert result[0] == 0 and await client.llen(k.channel("worker.q")) == 0
     await add(client, keys, ["other.q", 60_000, 5, "set", "", ""])  # trims the expired one
@@ -162,7 +162,6 @@ async def test_group_send_with_history_stores_and_stamps_atomically(client):
             3,
             60_000,
             "epochA",
-            60_000,
         ]
         positions.append((await send(client, keys, args))[5])
     assert positions == [b"epochA:1", b"epochA:2", b"epochA:3", b"epochA:4"]

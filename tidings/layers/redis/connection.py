@@ -17,6 +17,7 @@ import atexit
 import contextlib
 import hashlib
 import random
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
@@ -99,6 +100,49 @@ async def command(client: Client, *args: Any) -> Any:
     return await client.execute_command(*args)  # type: ignore[no-untyped-call]
 
 
+class Deadlines:
+    """The calls in flight on one event loop and when each must end.
+
+    One sweeping task (alive only while calls are in flight) cancels the late ones, at
+    most ``TICK`` after their deadline: a timer per call (``asyncio.timeout``) costs
+    about a quarter of a send.
+    """
+
+    TICK = 0.05
+
+    def __init__(self) -> None:
+        self.calls: dict[object, tuple[float, asyncio.Task[Any]]] = {}
+        self.late: set[object] = set()
+        self.sweeper: asyncio.Task[None] | None = None
+
+    def add(self, task: asyncio.Task[Any] | None, seconds: float) -> object:
+        token = object()
+        if task is not None:
+            self.calls[token] = (time.monotonic() + seconds, task)
+            if self.sweeper is None or self.sweeper.done():
+                self.sweeper = asyncio.get_running_loop().create_task(
+                    self._sweep(), name="tidings-deadlines"
+                )
+        return token
+
+    def remove(self, token: object) -> None:
+        self.calls.pop(token, None)
+        self.late.discard(token)
+
+    def fired(self, token: object) -> bool:
+        return token in self.late
+
+    async def _sweep(self) -> None:
+        while self.calls:
+            await asyncio.sleep(self.TICK)
+            now = time.monotonic()
+            for token, (deadline, task) in list(self.calls.items()):
+                if deadline <= now:
+                    del self.calls[token]
+                    self.late.add(token)
+                    task.cancel()
+
+
 _LIVE: weakref.WeakSet[Connections] = weakref.WeakSet()
 
 
@@ -120,6 +164,8 @@ class Connections:
         self.timeout = timeout
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Client | None]]
         self._clients = weakref.WeakKeyDictionary()
+        self._deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines]
+        self._deadlines = weakref.WeakKeyDictionary()
         _LIVE.add(self)
 
     def client(self, index: int) -> Client:
@@ -177,9 +223,8 @@ class Connections:
         options: dict[str, Any] = {
             "socket_connect_timeout": min(self.timeout, 5.0),
             "socket_keepalive": True,
-            # Every read is bounded: a blocking read waits at most its block time (<= 1 s)
-            # plus GRACE; the layer's deadlines bound everything else.
-            "socket_timeout": max(self.timeout, 1.0) + GRACE,
+            # No socket_timeout: redis-py would arm a timer per read and per write (a
+            # quarter of a send's cost); the layer's deadlines bound every call instead.
             "health_check_interval": 5,
             "retry": Retry(NoBackoff(), 0),  # the layer retries, within its own bound
         }
@@ -189,6 +234,14 @@ class Connections:
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"Cannot use Redis host {host.label}: {exc}") from None
 
+    def deadlines(self) -> Deadlines:
+        """The running loop's deadlines."""
+        loop = asyncio.get_running_loop()
+        deadlines = self._deadlines.get(loop)
+        if deadlines is None:
+            deadlines = self._deadlines[loop] = Deadlines()
+        return deadlines
+
     async def run(self, index: int, op: Callable[[Client], Awaitable[T]], extra: float = 0) -> T:
         """Run ``op`` on host ``index``; transient failures are retried, and the whole call
         (retries included) ends within ``timeout`` (+ ``extra``, a blocking command's own
@@ -197,32 +250,38 @@ class Connections:
         limit = self.timeout + extra
         problem = "it did not answer"
         delay = 0.05
+        task = asyncio.current_task()
+        deadlines = self.deadlines()
+        token = deadlines.add(task, limit)
         try:
-            async with asyncio.timeout(limit):
-                while True:
-                    try:
-                        return await op(self.client(index))
-                    except AuthenticationError as exc:
+            while True:
+                try:
+                    return await op(self.client(index))
+                except AuthenticationError as exc:
+                    raise BackendUnavailable(
+                        f"Redis at {label} refused the credentials: {exc}. "
+                        "Check the user and password in hosts."
+                    ) from None
+                except TRANSIENT as exc:
+                    problem = f"it is unreachable ({type(exc).__name__}: {exc})"
+                except ResponseError as exc:
+                    reason = transient_reply(exc)
+                    if reason is None:
                         raise BackendUnavailable(
-                            f"Redis at {label} refused the credentials: {exc}. "
-                            "Check the user and password in hosts."
+                            f"Redis at {label} answered with an error: {exc}"
                         ) from None
-                    except TRANSIENT as exc:
-                        problem = f"it is unreachable ({type(exc).__name__}: {exc})"
-                    except ResponseError as exc:
-                        reason = transient_reply(exc)
-                        if reason is None:
-                            raise BackendUnavailable(
-                                f"Redis at {label} answered with an error: {exc}"
-                            ) from None
-                        problem = f"{reason}: {exc}"
-                    await asyncio.sleep(jittered(delay))
-                    delay = min(delay * 2, 1.0)
-        except TimeoutError:
+                    problem = f"{reason}: {exc}"
+                await asyncio.sleep(jittered(delay))
+                delay = min(delay * 2, 1.0)
+        except asyncio.CancelledError:
+            if not deadlines.fired(token) or task is None or task.uncancel() > 0:
+                raise  # cancelled by its caller, not (only) by its deadline
             raise BackendUnavailable(
                 f"Redis at {label} failed for {limit:g}s: {problem}. Check that it is "
                 "running and that hosts is right, or raise timeout."
             ) from None
+        finally:
+            deadlines.remove(token)
 
     async def close_current(self) -> None:
         """Close the running loop's clients (before that loop stops)."""

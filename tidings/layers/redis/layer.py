@@ -158,7 +158,8 @@ class RedisChannelLayer(BaseChannelLayer):
     @property
     def dead_after_ms(self) -> int:
         """A process that has not beaten for this long is known dead: its memberships
-        are removed (it announces them again if it ever comes back)."""
+        are removed (it announces them again if it ever comes back). group_send.lua
+        applies the same factor."""
         return self.stale_after_ms * 10
 
     async def heartbeat(self, client: Client) -> tuple[int, str, bool]:
@@ -440,9 +441,6 @@ class RedisChannelLayer(BaseChannelLayer):
         if group in self.history_groups:
             keys += self.keys.history(group)
             args += [self.history_size, int(self.history_ttl * 1000), secrets.token_hex(8)]
-        else:
-            args += [0, 0, ""]
-        args.append(self.dead_after_ms)
         index = self._host_of_group(group)
         total, delivered, full, gone, _, position, epoch = await self._script(
             index, "group_send", keys, args

@@ -157,29 +157,35 @@ class InboxReader:
         down_reason = ""
         delay = 0.05
         label = layer.connections.hosts[self.index].label
+        deadlines = layer.connections.deadlines()
         while self.task is me:
             # redis-py can swallow a cancellation that lands while it connects; a
             # cancelled reader must still end (asyncio.run waits for it).
-            if me is not None and me.cancelling():
+            if me is None or me.cancelling():
                 raise asyncio.CancelledError
+            # The deadline is what notices a connection that went silent: the socket
+            # stays open, so nothing else ever would.
+            token = deadlines.add(me, block + GRACE)
+            failure: Exception | None = None
             try:
-                # The deadline is what notices a connection that went silent: the
-                # socket stays open, so nothing else ever would.
-                async with asyncio.timeout(block + GRACE):
-                    client = layer.connections.client(self.index)
-                    if time.monotonic() >= next_beat:
-                        await self.beat(client)
-                        next_beat = time.monotonic() + interval
-                    reply = await command(
-                        client, "BLMPOP", block, 1, self.key, "LEFT", "COUNT", BATCH
-                    )
+                client = layer.connections.client(self.index)
+                if time.monotonic() >= next_beat:
+                    await self.beat(client)
+                    next_beat = time.monotonic() + interval
+                reply = await command(client, "BLMPOP", block, 1, self.key, "LEFT", "COUNT", BATCH)
             except asyncio.CancelledError:
-                raise
+                if not deadlines.fired(token) or me.uncancel() > 0:
+                    raise
+                failure = TimeoutError()
             except Exception as exc:  # every failure is an outage to wait out, never a crash
-                if me is not None and me.cancelling():
+                if me.cancelling():
                     raise asyncio.CancelledError from None  # the failure was our own cancel
+                failure = exc
+            finally:
+                deadlines.remove(token)
+            if failure is not None:
                 self.errors += 1
-                reason = _reason(exc)
+                reason = _reason(failure)
                 kind = reason.split(":", 1)[0]
                 if down_since is None or kind != down_reason:
                     logger.warning(

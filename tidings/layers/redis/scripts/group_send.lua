@@ -6,9 +6,9 @@
 -- ARGV: inbox envelope, normal-channel payload, expiry_ms, inbox_capacity, key prefix,
 --       stale_after_ms, default capacity (for a normal channel without meta),
 --       the caller's own member (skipped: the caller fans out to it locally),
---       [history: size, ttl_ms, epoch candidate] (ARGV[9..11]), dead_after_ms (ARGV[12])
+--       [history: size, ttl_ms, epoch candidate]
 -- A member process that has not beaten for stale_after_ms is *gone* (crashed, killed or
--- stalled): counted, not pushed to. After dead_after_ms it is known dead and removed
+-- stalled): counted, not pushed to. After 10 times that it is known dead and removed
 -- from the group (it announces itself again if it ever comes back).
 -- Returns {members, delivered, dropped_full, gone, processes, position or '',
 --          data epoch or false (Redis lost its data and nobody has beaten since)}
@@ -20,7 +20,7 @@ local inbox_cap = tonumber(ARGV[4])
 local cutoff = now - tonumber(ARGV[6])
 local position = ''
 local mark = ''
-local dead = now - tonumber(ARGV[12])
+local dead = now - tonumber(ARGV[6]) * 10  -- RedisChannelLayer.dead_after_ms
 if #KEYS > 4 then
   local ttl = tonumber(ARGV[10])
   redis.call('SET', KEYS[7], ARGV[11], 'NX')
