@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import redis
 
 from .stalls import STALL, calls_raise_within_timeout
+
+pytestmark = pytest.mark.slow  # seconds of real fault time; still run by ./scripts/test
 
 
 async def test_calls_during_client_pause_raise_within_timeout(own_redis):

@@ -11,6 +11,8 @@ import redis
 from ...servers import start_redis
 from .stalls import STALL, calls_raise_within_timeout
 
+pytestmark = pytest.mark.slow  # seconds of real fault time; still run by ./scripts/test
+
 
 @pytest.fixture
 def debug_redis():

@@ -15,6 +15,8 @@ from tidings.layers.redis import RedisChannelLayer
 from ...servers import start_redis
 from .conftest import tidings_lines
 
+pytestmark = pytest.mark.slow  # seconds of real fault time; still run by ./scripts/test
+
 
 def fill(port: int) -> None:
     """Put Redis over its memory limit (noeviction): ballast, then a limit below it."""

@@ -14,6 +14,8 @@ from tidings.layers.redis import RedisChannelLayer
 
 from ..procs import Peer
 
+pytestmark = pytest.mark.slow  # seconds of real fault time; still run by ./scripts/test
+
 
 async def test_a_killed_process_is_reported_gone_then_no_longer_counted(own_redis, caplog):
     """Promise: members of a SIGKILLed process are reported as ``gone`` (not at

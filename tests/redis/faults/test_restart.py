@@ -15,7 +15,7 @@ from tidings.layers.redis import RedisChannelLayer
 from ...servers import RedisServer, free_port, start_redis
 from ..procs import Peer
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
 
 @pytest.fixture

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+
 from .stalls import calls_raise_within_timeout
+
+pytestmark = pytest.mark.slow  # seconds of real fault time; still run by ./scripts/test
 
 
 async def test_calls_while_redis_is_stopped_raise_within_timeout(own_redis):

@@ -13,6 +13,8 @@ from tidings.layers.redis import RedisChannelLayer
 from ...servers import SilentProxy
 from .conftest import eventually, tidings_lines
 
+pytestmark = pytest.mark.slow  # seconds of real fault time; still run by ./scripts/test
+
 DETECT_BOUND = 6.0  # block time (1 s) + GRACE (2 s) + backoff, with room for a busy machine
 
 
