@@ -57,6 +57,7 @@ class Statistics:
     waiting_receivers: int
     deepest: dict[str, int]
     reconnects: int = 0
+    backend_errors: int = 0  # failed round trips: timeouts, lost connections, error replies
 
 
 class Hub:

@@ -51,7 +51,7 @@ async def test_out_of_memory_is_waited_out_and_named(caplog):
         with pytest.raises(BackendUnavailable, match=r"127\.0\.0\.1.*out of memory"):
             await other.send(channel, {"type": "t"})
         assert time.monotonic() - started < 2.0
-        errors = layer.readers[0].errors
+        errors = layer.statistics().backend_errors
         assert 1 <= errors < 40, f"{errors} failed round trips in 2.5 s: a busy loop"
         assert len(tidings_lines(caplog, "lost Redis")) == 1
         assert "out of memory" in tidings_lines(caplog, "lost Redis")[0]

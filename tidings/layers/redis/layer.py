@@ -562,7 +562,11 @@ class RedisChannelLayer(BaseChannelLayer):
     def statistics(self) -> Statistics:
         """Counters and gauges of this process's side of the layer."""
         stats = self.hub.statistics()
-        return dataclasses.replace(stats, reconnects=sum(r.reconnects for r in self.readers))
+        return dataclasses.replace(
+            stats,
+            reconnects=sum(r.reconnects for r in self.readers),
+            backend_errors=sum(r.errors for r in self.readers),
+        )
 
     def __repr__(self) -> str:
         hosts = ", ".join(h.label for h in self.hosts)
