@@ -91,3 +91,35 @@ async def test_a_read_only_replica_is_waited_out_and_named(own_redis, caplog):
     finally:
         await layer.close()
         replica.stop()
+
+
+async def test_busy_replies_during_a_long_script_are_waited_out_and_named(caplog):
+    """Promise: while another client's script keeps Redis BUSY, calls raise
+    BackendUnavailable within timeout saying Redis is busy, the reader backs off with one
+    log line, and everything works again once the script ends."""
+    server = start_redis("--busy-reply-threshold", "100")
+    layer = RedisChannelLayer(hosts=[server.url], prefix="fbusy", timeout=1.0)
+    try:
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "warm"})
+        assert (await asyncio.wait_for(layer.receive(channel), 5))["type"] == "warm"
+        busy_for = 3
+        spin = (
+            "local s = tonumber(redis.call('TIME')[1]) "
+            "while tonumber(redis.call('TIME')[1]) < s + tonumber(ARGV[1]) do end return 1"
+        )
+        admin = redis.Redis(port=server.port)
+        spinner = asyncio.ensure_future(asyncio.to_thread(admin.eval, spin, 0, busy_for))
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable, match="busy running a long script"):
+            await layer.send("work", {"type": "t"})
+        assert time.monotonic() - started < 2.0
+        await spinner
+        admin.close()
+        await layer.send("work", {"type": "after"})
+        assert (await asyncio.wait_for(layer.receive("work"), 10))["type"] == "after"
+        assert len(tidings_lines(caplog, "lost Redis")) <= 1
+    finally:
+        await layer.close()
+        server.stop()
