@@ -17,7 +17,6 @@ import atexit
 import contextlib
 import hashlib
 import random
-import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
@@ -38,6 +37,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import BackendUnavailable, ConfigurationError
+from .deadlines import Deadlines
 from .hosts import Host
 
 T = TypeVar("T")
@@ -98,49 +98,6 @@ class Script:
 async def command(client: Client, *args: Any) -> Any:
     """One Redis command (redis-py's typed helpers mix sync and async types)."""
     return await client.execute_command(*args)  # type: ignore[no-untyped-call]
-
-
-class Deadlines:
-    """The calls in flight on one event loop and when each must end.
-
-    One sweeping task (alive only while calls are in flight) cancels the late ones, at
-    most ``TICK`` after their deadline: a timer per call (``asyncio.timeout``) costs
-    about a quarter of a send.
-    """
-
-    TICK = 0.05
-
-    def __init__(self) -> None:
-        self.calls: dict[object, tuple[float, asyncio.Task[Any]]] = {}
-        self.late: set[object] = set()
-        self.sweeper: asyncio.Task[None] | None = None
-
-    def add(self, task: asyncio.Task[Any] | None, seconds: float) -> object:
-        token = object()
-        if task is not None:
-            self.calls[token] = (time.monotonic() + seconds, task)
-            if self.sweeper is None or self.sweeper.done():
-                self.sweeper = asyncio.get_running_loop().create_task(
-                    self._sweep(), name="tidings-deadlines"
-                )
-        return token
-
-    def remove(self, token: object) -> None:
-        self.calls.pop(token, None)
-        self.late.discard(token)
-
-    def fired(self, token: object) -> bool:
-        return token in self.late
-
-    async def _sweep(self) -> None:
-        while self.calls:
-            await asyncio.sleep(self.TICK)
-            now = time.monotonic()
-            for token, (deadline, task) in list(self.calls.items()):
-                if deadline <= now:
-                    del self.calls[token]
-                    self.late.add(token)
-                    task.cancel()
 
 
 _LIVE: weakref.WeakSet[Connections] = weakref.WeakSet()
