@@ -24,6 +24,7 @@ async def test_counters_and_gauges_follow_traffic(make_layer):
     assert values["tidings_queued"] == 1
     assert values["tidings_memberships"] == 2
     assert values["tidings_reconnects_total"] == 0
+    assert values["tidings_backend_errors_total"] == 0
 
 
 async def test_prometheus_text_format(make_layer):

@@ -11,6 +11,7 @@ One root, names after the condition::
     │   └── MissingDependency  (also ImportError)
     ├── NoHandler              (also ValueError)
     ├── HistoryUnavailable     (missed messages can no longer be recovered)
+    ├── LayerClosed            (a receive was waiting when the layer was closed)
     └── BackendUnavailable     (also ConnectionError)
 
 Errors from a backend's client library are translated at the boundary into
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidMessage",
     "HistoryUnavailable",
     "InvalidName",
+    "LayerClosed",
     "MessageTooLarge",
     "MissingDependency",
     "NoHandler",
@@ -88,3 +90,19 @@ class HistoryUnavailable(TidingsError):
         super().__init__(f"Cannot recover group {group!r}: {reason}.")
         self.group = group
         self.reason = reason
+
+
+class LayerClosed(TidingsError):
+    """Raised in a ``receive`` that was waiting when its layer was closed.
+
+    The layer itself stays usable: a later call opens what it needs again (as
+    channels_redis users expect after ``close_pools()``); messages queued for the
+    channel are kept for the next receive.
+    """
+
+    def __init__(self, channel: str = "") -> None:
+        where = f" on {channel!r}" if channel else ""
+        super().__init__(
+            f"The layer was closed while this receive{where} was waiting; nothing was "
+            "taken from the channel. Receive again to go on using the layer."
+        )

@@ -15,6 +15,7 @@ message is still in the inbox and the wake-up is passed on to the next waiter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from asyncio import events
@@ -56,6 +57,7 @@ class Statistics:
     waiting_receivers: int
     deepest: dict[str, int]
     reconnects: int = 0
+    backend_errors: int = 0  # failed round trips: timeouts, lost connections, error replies
 
 
 class Hub:
@@ -78,6 +80,9 @@ class Hub:
         self.groups: dict[str, dict[str, float]] = {}
         self.lock = threading.Lock()
         self.sent = self.dropped = self.expired = self.flushed = 0
+        # Expired before reaching an inbox here (in Redis): never counted as sent, so kept
+        # apart from ``expired`` in the received arithmetic.
+        self.expired_in_transit = 0
         self._sweep_every = sweep_interval(expiry, group_expiry)
         self._last_sweep = clock()
 
@@ -271,6 +276,23 @@ class Hub:
                         return loop
         return None
 
+    def close(self, error: Callable[[], BaseException]) -> int:
+        """End every waiting receive with ``error()``; returns how many there were.
+
+        Messages already queued stay (a closed layer can be used again)."""
+        ended = 0
+        with self.lock:
+            for inbox in self.inboxes.values():
+                while inbox.waiters:
+                    waiter = inbox.waiters.popleft()
+                    if waiter.done():
+                        continue
+                    ended += 1
+                    # A closed loop raises RuntimeError: nobody waits there any more.
+                    with contextlib.suppress(RuntimeError):
+                        waiter.get_loop().call_soon_threadsafe(_fail, waiter, error())
+        return ended
+
     def flush(self) -> None:
         """Drop every message and membership; waiting receivers keep waiting."""
         with self.lock:
@@ -310,7 +332,7 @@ class Hub:
                 # Derived, so the receive path needs no shared counter.
                 received=self.sent - self.expired - self.flushed - sum(depths.values()),
                 dropped=self.dropped,
-                expired=self.expired,
+                expired=self.expired + self.expired_in_transit,
                 channels=len(self.inboxes),
                 groups=len(self.groups),
                 memberships=sum(len(m) for m in self.groups.values()),
@@ -318,6 +340,11 @@ class Hub:
                 waiting_receivers=sum(len(i.waiters) for i in self.inboxes.values()),
                 deepest=deepest,
             )
+
+
+def _fail(waiter: asyncio.Future[None], error: BaseException) -> None:
+    if not waiter.done():
+        waiter.set_exception(error)
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:

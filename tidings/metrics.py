@@ -22,6 +22,8 @@ COUNTERS = {
     "dropped": "Messages dropped because a member channel was at capacity or gone",
     "expired": "Messages that expired unread",
     "reconnects": "Times this process reconnected to its backend",
+    "backend_errors": "Round trips to the backend that failed (timeouts, lost connections, "
+    "error replies such as OOM or READONLY)",
 }
 GAUGES = {
     "channels": "Channels with an inbox in this process",

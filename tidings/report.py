@@ -15,20 +15,26 @@ class GroupSendReport:
     """The outcome of one ``group_send``.
 
     ``members`` is how many member channels the message was addressed to,
-    ``delivered`` how many accepted it, ``dropped`` how many were at capacity
-    and missed it. For a remote backend the counts are those known when the
-    call returns (see the backend's docs); ``ok`` is true when nothing was dropped.
+    ``delivered`` how many accepted it, ``dropped`` how many missed it: at capacity,
+    or (``gone``, Redis) in a process that stopped heartbeating. For a remote backend
+    the counts are those known when the call returns (see the backend's docs).
+    ``membership_reset`` (Redis) is true when Redis lost its data so recently that
+    member processes may not have announced themselves again: the counts may then
+    miss members. ``ok`` is true when nothing was dropped and the counts are complete.
     """
 
     group: str
     members: int
     delivered: int
     dropped: int
+    gone: int = 0
+    membership_reset: bool = False
 
     @property
     def ok(self) -> bool:
-        """True when every addressed member accepted the message."""
-        return self.dropped == 0
+        """True when every addressed member accepted the message, and the addressed
+        members are all there are."""
+        return self.dropped == 0 and not self.membership_reset
 
     def as_dict(self) -> dict[str, object]:
         """The report as a JSON-friendly dict."""
@@ -37,6 +43,8 @@ class GroupSendReport:
             "members": self.members,
             "delivered": self.delivered,
             "dropped": self.dropped,
+            "gone": self.gone,
+            "membership_reset": self.membership_reset,
         }
 
 

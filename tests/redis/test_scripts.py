@@ -47,12 +47,12 @@ async def test_send_inbox_refuses_a_full_inbox(client):
 async def test_group_add_sets_or_keeps_meta_and_expiry(client):
     script = Script("group_add")
     keys = ["s:group:g", "s:gmeta:g", "s:members:g"]
-    _, new = await script(client, keys, ["inst!", 5000, 3, "set", "a.inst!x"])
+    _, new = await script(client, keys, ["inst!", 5000, 3, "set", "", "", "a.inst!x"])
     assert new == 1
-    _, new = await script(client, keys, ["inst!", 5000, 1, "keep", "a.inst!x"])
+    _, new = await script(client, keys, ["inst!", 5000, 1, "keep", "", "", "a.inst!x"])
     assert new == 0  # a refresh
     assert await client.hget("s:gmeta:g", "inst!") == b"3"
-    await script(client, keys, ["inst!", 5000, 4, "set", ""])
+    await script(client, keys, ["inst!", 5000, 4, "set", "", ""])
     assert await client.hget("s:gmeta:g", "inst!") == b"4"
     assert 0 < await client.pttl("s:group:g") <= 5000
     assert await client.zrange("s:members:g", 0, -1) == [b"a.inst!x"]
@@ -64,7 +64,7 @@ async def test_presence_lists_live_members_only(client):
     keys = [k.group("g"), k.group_meta("g"), k.group_members("g")]
     await beat(client, [k.alive, k.epoch], ["live", 600_000, "e"])
     for channel in ("specific.live!a", "specific.live!b", "specific.dead!c", "worker.q"):
-        await add(client, keys, ["m!", 60_000, 1, "set", channel])
+        await add(client, keys, ["m!", 60_000, 1, "set", "", "", channel])
     await client.zadd(k.group_members("g"), {"specific.live!old": 1})  # expired long ago
     found = await presence(client, [k.group_members("g"), k.alive], [15_000])
     assert sorted(found) == [b"specific.live!a", b"specific.live!b", b"worker.q"]
@@ -77,15 +77,18 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
     group_keys = [k.group("g"), k.group_meta("g")]
     add_keys = [*group_keys, k.group_members("g")]
     await script_beat(beat, client, k, "live")
-    await add(client, add_keys, ["live!", 60_000, 3, "set", ""])
-    await add(client, add_keys, ["dead!", 60_000, 2, "set", ""])  # never beats
-    await add(client, add_keys, ["self!", 60_000, 5, "set", ""])  # the caller: skipped
-    await add(client, add_keys, ["worker.q", 60_000, 1, "set", ""])  # a normal channel, cap 1
+    await add(client, add_keys, ["live!", 60_000, 3, "set", "", ""])
+    await add(client, add_keys, ["dead!", 60_000, 2, "set", "", ""])  # never beats
+    await add(client, add_keys, ["self!", 60_000, 5, "set", "", ""])  # the caller: skipped
+    await add(client, add_keys, ["worker.q", 60_000, 1, "set", "", ""])  # a normal channel, cap 1
     args = [b"ENV", b"RAW", 60_000, 10, k.prefix, 15_000, 100, "self!"]
-    total, delivered, full, stale, processes, position = await send(
-        client, [*group_keys, k.alive], args
+    # "dead" beat a minute ago: gone (stale), yet not known dead
+    await client.zadd(k.alive, {"dead": await redis_ms(client) - 60_000})
+    total, delivered, full, stale, processes, position, epoch = await send(
+        client, [*group_keys, k.alive, k.epoch], args
     )
     assert position == b""  # no history keys: no position
+    assert epoch == b"e"
     assert (total, delivered, full, stale, processes) == (6, 4, 0, 2, 1)
     assert [e[DEADLINE_DIGITS:] for e in await client.lrange(k.inbox("live"), 0, -1)] == [b"ENV"]
     assert await client.llen(k.inbox("dead")) == 0
@@ -93,32 +96,38 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
         b"RAW"
     ]
     # worker.q is full now (capacity 1): the next send counts it as dropped, pushes the rest
-    total, delivered, full, stale, _, _ = await send(client, [*group_keys, k.alive], args)
+    total, delivered, full, stale, *_ = await send(client, [*group_keys, k.alive, k.epoch], args)
     assert (total, delivered, full, stale) == (6, 3, 1, 2)
+    # Known dead (no beat for 10 x stale_after): removed from the group, no longer counted.
+    args[5] = 5_000
+    total, delivered, full, stale, *_ = await send(client, [*group_keys, k.alive, k.epoch], args)
+    assert (total, stale) == (4, 0)
+    assert await client.zscore(k.group("g"), "dead!") is None
 
 
 async def test_expired_members_get_nothing_and_group_add_trims_them(client):
     k = Keys("s")
     add, send = Script("group_add"), Script("group_send")
     keys = [k.group("g"), k.group_meta("g"), k.group_members("g")]
-    await add(client, keys, ["worker.q", 50, 5, "set", ""])
+    await add(client, keys, ["worker.q", 50, 5, "set", "", ""])
     await client.persist(k.group("g"))
     await asyncio.sleep(0.1)
     args = [b"E", b"R", 60_000, 10, k.prefix, 15_000, 100, "nobody!"]
-    result = await send(client, [k.group("g"), k.group_meta("g"), k.alive], args)
+    result = await send(client, [k.group("g"), k.group_meta("g"), k.alive, k.epoch], args)
     assert result[0] == 0 and await client.llen(k.channel("worker.q")) == 0
-    await add(client, keys, ["other.q", 60_000, 5, "set", ""])  # trims the expired one
+    await add(client, keys, ["other.q", 60_000, 5, "set", "", ""])  # trims the expired one
     assert await client.zrange(k.group("g"), 0, -1) == [b"other.q"]
 
 
 async def test_heartbeat_keeps_one_epoch_until_the_data_is_lost(client):
     k = Keys("s")
     beat = Script("heartbeat")
-    now1, epoch1 = await beat(client, [k.alive, k.epoch], ["i", 600_000, "first"])
-    _, epoch2 = await beat(client, [k.alive, k.epoch], ["i", 600_000, "second"])
+    now1, epoch1, since1 = await beat(client, [k.alive, k.epoch], ["i", 600_000, "first"])
+    _, epoch2, since2 = await beat(client, [k.alive, k.epoch], ["i", 600_000, "second"])
     assert epoch1 == epoch2 == b"first" and now1 > 1_600_000_000_000
+    assert since1 == -1 and 0 <= since2 < 1000  # unknown at first, then ms since the last
     await client.flushdb()
-    _, epoch3 = await beat(client, [k.alive, k.epoch], ["i", 600_000, "third"])
+    _, epoch3, _ = await beat(client, [k.alive, k.epoch], ["i", 600_000, "third"])
     assert epoch3 == b"third"
     assert await client.zscore(k.alive, "i") is not None
 
@@ -136,9 +145,9 @@ async def test_group_send_with_history_stores_and_stamps_atomically(client):
     await add(
         client,
         [k.group("h"), k.group_meta("h"), k.group_members("h")],
-        ["live!", 60_000, 1, "set", ""],
+        ["live!", 60_000, 1, "set", "", ""],
     )
-    keys = [k.group("h"), k.group_meta("h"), k.alive, *k.history("h")]
+    keys = [k.group("h"), k.group_meta("h"), k.alive, k.epoch, *k.history("h")]
     positions = []
     for n in range(4):
         args = [
@@ -162,3 +171,26 @@ async def test_group_send_with_history_stores_and_stamps_atomically(client):
     epoch, first, last, entries = await history(client, k.history("h"), [2])
     assert (epoch, first, last) == (b"epochA", 2, 4)  # size 3: offset 1 was trimmed
     assert [e[30:] for e in entries] == [b"RAW2", b"RAW3"]
+
+
+async def redis_ms(client) -> int:
+    seconds, micros = await client.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+async def test_group_add_applies_a_process_count_only_if_newer(client):
+    """Racing writers of one process: the older write (lower seq) never overwrites a
+    newer count, and a count of 0 removes the process (keeping its seq)."""
+    script = Script("group_add")
+    keys = ["s:group:g", "s:gmeta:g", "s:members:g"]
+    await script(client, keys, ["inst!", 60_000, 2, "set", 5, ""])
+    await script(client, keys, ["inst!", 60_000, 1, "set", 4, ""])  # stale: skipped
+    assert await client.hget("s:gmeta:g", "inst!") == b"2"
+    await script(client, keys, ["inst!", 60_000, 0, "set", 6, "a.inst!x"])
+    assert await client.zscore("s:group:g", "inst!") is None
+    assert await client.hget("s:gmeta:g", "inst!") is None
+    await script(client, keys, ["inst!", 60_000, 3, "set", 5, ""])  # older than the removal
+    assert await client.zscore("s:group:g", "inst!") is None
+    await script(client, keys, ["inst!", 60_000, 1, "set", 7, "", "a.inst!y", "a.inst!z"])
+    assert await client.hget("s:gmeta:g", "inst!") == b"1"
+    assert sorted(await client.zrange("s:members:g", 0, -1)) == [b"a.inst!y", b"a.inst!z"]

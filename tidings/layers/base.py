@@ -185,7 +185,12 @@ class BaseChannelLayer(abc.ABC):
         await self._flush()
 
     async def close(self) -> None:
-        """Release connections and tasks; the layer can be used again afterwards."""
+        """Release connections and tasks; receives waiting right now raise ``LayerClosed``.
+
+        The layer can be used again afterwards (channels_redis users call
+        ``close_pools()`` and go on): the next call opens what it needs; queued
+        messages and memberships are kept.
+        """
         self.drops.flush()  # drops held back by the warning interval are logged now
         if self._sync is not None:
             self._sync.stop()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Unpack
 
 from ..codec import Frame, with_position
-from ..exceptions import HistoryUnavailable
+from ..exceptions import HistoryUnavailable, LayerClosed
 from ..history import Histories
 from ..hub import Hub, Statistics
 from ..report import GroupSendReport
@@ -92,6 +92,9 @@ class MemoryChannelLayer(BaseChannelLayer):
         with self.hub.lock:
             self.histories.clear()  # the next message starts a new epoch
         self.hub.flush()
+
+    async def _close(self) -> None:
+        self.hub.close(LayerClosed)
 
     def statistics(self) -> Statistics:
         """Counters (sent, received, dropped, expired) and gauges of this layer."""

@@ -3,16 +3,20 @@
 redis-py's asyncio connections belong to the loop that made them, and a layer is used
 from many loops (``async_to_sync`` makes a new one per call), so each loop gets its own
 clients. Scripts are sent once per server (``SCRIPT LOAD``) and then called by SHA1.
-Every call runs under a bounded wait: while Redis is unreachable it is retried with
-backoff, then ``BackendUnavailable`` names the host (never its password).
+Every call runs under a hard deadline (``timeout``): while Redis is unreachable, silent
+(stopped, paused, a dead connection) or answers with a transient error (OOM, READONLY,
+BUSY, LOADING) it is retried with backoff, then ``BackendUnavailable`` names the host and the
+reason (never its password). A command cut off by the deadline leaves its connection in an
+unknown state, so redis-py disconnects it (never reused).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import hashlib
-import time
+import random
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
@@ -25,17 +29,54 @@ from redis.exceptions import (
     AuthenticationError,
     BusyLoadingError,
     NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
     ResponseError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import BackendUnavailable, ConfigurationError
+from .deadlines import Deadlines
 from .hosts import Host
 
 T = TypeVar("T")
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError)
 Client = aioredis.Redis
+# Error replies a healthy deployment passes through (memory full, a replica after a
+# failover, a long script, a server loading its data): wait and retry, never crash.
+TRANSIENT_REPLIES = {
+    "OOM": "Redis is out of memory (maxmemory reached with a noeviction policy)",
+    "READONLY": "Redis is a read-only replica (a failover in progress, or hosts names a replica)",
+    "BUSY": "Redis is busy running a long script",
+    "LOADING": "Redis is loading its data",
+    "MASTERDOWN": "the replica lost its primary",
+    "TRYAGAIN": "Redis asked to try again",
+    "NOREPLICAS": "Redis has not enough replicas",
+}
+# How long past its own block time a blocking read may stay unanswered before its
+# connection counts as dead (a partition, a failover that moved the address).
+GRACE = 2.0
+
+
+def transient_reply(exc: BaseException) -> str | None:
+    """Why an error reply is transient (to be waited out), or None if it is not."""
+    if not isinstance(exc, ResponseError):
+        return None
+    # redis-py strips the code of the replies it maps to a class of their own.
+    if isinstance(exc, OutOfMemoryError):
+        code = "OOM"
+    elif isinstance(exc, ReadOnlyError):
+        code = "READONLY"
+    else:
+        code = str(exc).split(" ", 1)[0].upper()
+    return TRANSIENT_REPLIES.get(code)
+
+
+def jittered(delay: float) -> float:
+    """``delay`` spread over [delay/2, delay]: processes that lost Redis together do not
+    come back in lockstep."""
+    return delay * (0.5 + random.random() / 2)
 
 
 class Script:
@@ -59,6 +100,19 @@ async def command(client: Client, *args: Any) -> Any:
     return await client.execute_command(*args)  # type: ignore[no-untyped-call]
 
 
+_LIVE: weakref.WeakSet[Connections] = weakref.WeakSet()
+
+
+@atexit.register
+def _quiet_exit() -> None:
+    """A layer nobody closed goes quietly at interpreter exit: its reader is ended on its
+    (idle) loop and its connections closed, instead of "Task was destroyed but it is
+    pending!" and exceptions from a coroutine collected half-way through a read."""
+    for connections in list(_LIVE):
+        with contextlib.suppress(Exception):
+            connections.release_all_idle()
+
+
 class Connections:
     """One client per (event loop, host), made on first use."""
 
@@ -67,6 +121,9 @@ class Connections:
         self.timeout = timeout
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Client | None]]
         self._clients = weakref.WeakKeyDictionary()
+        self._deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines]
+        self._deadlines = weakref.WeakKeyDictionary()
+        _LIVE.add(self)
 
     def client(self, index: int) -> Client:
         loop = asyncio.get_running_loop()
@@ -80,32 +137,52 @@ class Connections:
         return client
 
     def _close_with(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Close this loop's clients when the loop closes.
+        """Close this loop's clients (and end tidings' tasks on it) when the loop closes.
 
         ``async_to_sync`` runs every call on a new loop and then closes it; without this
-        each call would leave a connection open (seen: 200 calls, 200 sockets).
+        each call would leave a connection open (seen: 200 calls, 200 sockets), and a
+        reader left on a closed loop would be "destroyed but pending".
         """
         original = loop.close
 
         def close() -> None:
-            clients = self._clients.pop(loop, None) or []
-            # Only when no loop runs in this thread (else run_until_complete cannot);
-            # layer.sync closes its loop's clients itself before stopping it.
-            idle = asyncio.events._get_running_loop() is None
-            if idle and not loop.is_running() and not loop.is_closed():
-                for client in clients:
-                    if client is not None:
-                        with contextlib.suppress(Exception):
-                            loop.run_until_complete(client.aclose())
+            self.release_idle(loop)
             original()
 
         loop.close = close  # type: ignore[method-assign]
+
+    def release_idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        """End tidings' tasks on ``loop`` and close its clients, if ``loop`` is idle (not
+        running, not closed, and no loop runs in this thread: else nothing can run it)."""
+        clients = self._clients.pop(loop, None) or []
+        idle = asyncio.events._get_running_loop() is None
+        if not idle or loop.is_running() or loop.is_closed():
+            return
+        tasks = [
+            t
+            for t in asyncio.all_tasks(loop)
+            if t.get_name().startswith("tidings-") and not t.done()
+        ]
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            if tasks:
+                loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            for client in clients:
+                if client is not None:
+                    loop.run_until_complete(client.aclose())
+
+    def release_all_idle(self) -> None:
+        for loop in list(self._clients):
+            self.release_idle(loop)
 
     def _make(self, host: Host) -> Client:
         options: dict[str, Any] = {
             "socket_connect_timeout": min(self.timeout, 5.0),
             "socket_keepalive": True,
-            "health_check_interval": 15,
+            # No socket_timeout: redis-py would arm a timer per read and per write (a
+            # quarter of a send's cost); the layer's deadlines bound every call instead.
+            "health_check_interval": 5,
             "retry": Retry(NoBackoff(), 0),  # the layer retries, within its own bound
         }
         options.update(host.options)
@@ -114,31 +191,54 @@ class Connections:
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"Cannot use Redis host {host.label}: {exc}") from None
 
-    async def run(self, index: int, op: Callable[[Client], Awaitable[T]]) -> T:
-        """Run ``op`` on host ``index``, retrying transient failures for up to ``timeout``."""
-        deadline = time.monotonic() + self.timeout
+    def deadlines(self) -> Deadlines:
+        """The running loop's deadlines."""
+        loop = asyncio.get_running_loop()
+        deadlines = self._deadlines.get(loop)
+        if deadlines is None:
+            deadlines = self._deadlines[loop] = Deadlines()
+        return deadlines
+
+    async def run(self, index: int, op: Callable[[Client], Awaitable[T]], extra: float = 0) -> T:
+        """Run ``op`` on host ``index``; transient failures are retried, and the whole call
+        (retries included) ends within ``timeout`` (+ ``extra``, a blocking command's own
+        wait) with ``BackendUnavailable``."""
+        label = self.hosts[index].label
+        limit = self.timeout + extra
+        problem = "it did not answer"
         delay = 0.05
-        while True:
-            try:
-                return await op(self.client(index))
-            except AuthenticationError as exc:
-                raise BackendUnavailable(
-                    f"Redis at {self.hosts[index].label} refused the credentials: {exc}. "
-                    "Check the user and password in hosts."
-                ) from None
-            except TRANSIENT as exc:
-                if time.monotonic() + delay > deadline:
+        task = asyncio.current_task()
+        deadlines = self.deadlines()
+        token = deadlines.add(task, limit)
+        try:
+            while True:
+                try:
+                    return await op(self.client(index))
+                except AuthenticationError as exc:
                     raise BackendUnavailable(
-                        f"Redis at {self.hosts[index].label} is unreachable "
-                        f"({type(exc).__name__}: {exc}) for {self.timeout:g}s; check that it "
-                        "is running and that hosts is right, or raise timeout."
+                        f"Redis at {label} refused the credentials: {exc}. "
+                        "Check the user and password in hosts."
                     ) from None
-                await asyncio.sleep(delay)
+                except TRANSIENT as exc:
+                    problem = f"it is unreachable ({type(exc).__name__}: {exc})"
+                except ResponseError as exc:
+                    reason = transient_reply(exc)
+                    if reason is None:
+                        raise BackendUnavailable(
+                            f"Redis at {label} answered with an error: {exc}"
+                        ) from None
+                    problem = f"{reason}: {exc}"
+                await asyncio.sleep(jittered(delay))
                 delay = min(delay * 2, 1.0)
-            except ResponseError as exc:
-                raise BackendUnavailable(
-                    f"Redis at {self.hosts[index].label} answered with an error: {exc}"
-                ) from None
+        except asyncio.CancelledError:
+            if not deadlines.fired(token) or task is None or task.uncancel() > 0:
+                raise  # cancelled by its caller, not (only) by its deadline
+            raise BackendUnavailable(
+                f"Redis at {label} failed for {limit:g}s: {problem}. Check that it is "
+                "running and that hosts is right, or raise timeout."
+            ) from None
+        finally:
+            deadlines.remove(token)
 
     async def close_current(self) -> None:
         """Close the running loop's clients (before that loop stops)."""

@@ -24,15 +24,23 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
+import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Coroutine, Sequence
 from typing import Any, Unpack
 
 from ...codec import Frame, from_bytes, to_bytes, with_position
 from ...crypto import Encryption
-from ...exceptions import BackendUnavailable, HistoryUnavailable
+from ...exceptions import (
+    BackendUnavailable,
+    ChannelFull,
+    HistoryUnavailable,
+    LayerClosed,
+)
 from ...hub import Hub, Statistics
 from ...report import GroupSendReport
 from ...rules.options import REDIS as REDIS_OPTIONS
@@ -40,7 +48,7 @@ from ...rules.options import resolve as resolve_options
 from ...rules.patterns import escape_glob
 from ...rules.positions import POSITION_KEY, Position, resume_problem
 from ..base import BaseChannelLayer, LayerOptions
-from .connection import Client, Connections, Script, command
+from .connection import GRACE, Client, Connections, Script, command
 from .hosts import parse_hosts
 from .keys import (
     ADD,
@@ -60,6 +68,9 @@ from .keys import (
     split_position,
 )
 from .reader import InboxReader
+
+logger = logging.getLogger("tidings.redis")
+_NEVER = "never looked"  # an epoch no Redis ever returns
 
 _SCRIPTS = (
     "send_channel",
@@ -116,6 +127,15 @@ class RedisChannelLayer(BaseChannelLayer):
         self._group_expiry_ms = int(self.group_expiry * 1000)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._multi = len(self.hosts) > 1
+        # Orders this process's membership writes (see group_add.lua); drawn under the
+        # hub lock together with the count it goes with.
+        self._seq = itertools.count(1)
+        self._published: set[str] = set()  # groups this process announced a count for
+        # Per host: the data epoch group_send last saw, and when it last changed.
+        self._epochs: list[str | None] = [_NEVER] * len(self.hosts)
+        self._epoch_changed: list[float] = [-1e9] * len(self.hosts)
+        self._gone_warned: dict[str, float] = {}
+        self._orphans: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Task[Any]] = {}
 
     # -- wire form -------------------------------------------------------------------
 
@@ -134,20 +154,34 @@ class RedisChannelLayer(BaseChannelLayer):
 
         return await self.connections.run(index, call)
 
-    async def heartbeat(self, client: Client) -> tuple[int, str]:
-        """Mark this instance alive on ``client``'s host: (server ms, data epoch)."""
-        stale_after = int(self.heartbeat_interval * 3000)
+    @property
+    def stale_after_ms(self) -> int:
+        """A process that has not beaten for this long is *gone*: not pushed to."""
+        return int(self.heartbeat_interval * 3000)
+
+    @property
+    def dead_after_ms(self) -> int:
+        """A process that has not beaten for this long is known dead: its memberships
+        are removed (it announces them again if it ever comes back). group_send.lua
+        applies the same factor."""
+        return self.stale_after_ms * 10
+
+    async def heartbeat(self, client: Client) -> tuple[int, str, bool]:
+        """Mark this instance alive on ``client``'s host: (server ms, data epoch, whether
+        other processes had taken this one for gone)."""
+        stale_after = self.stale_after_ms
         forget_after = max(stale_after * 20, 600_000)
         keys = [self.keys.alive, self.keys.epoch, self.keys.stats(self.instance)]
         stats = self.statistics()
         fields: list[Any] = []
         for name in ("sent", "received", "dropped", "expired", "channels", "queued", "reconnects"):
             fields += [name, getattr(stats, name)]
+        fields += ["errors", sum(r.errors for r in self.readers)]
         fields += ["pid", os.getpid(), "host", socket.gethostname()]
-        now, epoch = await self.scripts["heartbeat"](
+        now, epoch, since = await self.scripts["heartbeat"](
             client, keys, [self.instance, forget_after, secrets.token_hex(8), *fields]
         )
-        return int(now), epoch.decode() if isinstance(epoch, bytes) else str(epoch)
+        return int(now), _text(epoch), int(since) > stale_after
 
     def _host_of_channel(self, channel: str) -> int:
         return shard(channel_shard_key(channel), len(self.hosts))
@@ -160,10 +194,18 @@ class RedisChannelLayer(BaseChannelLayer):
             reader.ensure_running()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Run a background coroutine, keeping a reference until it ends."""
-        task = asyncio.get_running_loop().create_task(coro)
+        """Run a background coroutine, keeping a reference until it ends; its failure is
+        logged (never an unretrieved task exception)."""
+        task = asyncio.get_running_loop().create_task(coro, name="tidings-background")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The next heartbeat's reconcile writes memberships again; a put-back that
+            # failed is said here, so it is never silent.
+            logger.warning("tidings background work failed: %s", task.exception())
 
     # -- the contract's primitives ---------------------------------------------------
 
@@ -191,7 +233,7 @@ class RedisChannelLayer(BaseChannelLayer):
     async def _receive(self, channel: str) -> Frame:
         if channel in self.hub.inboxes:  # a channel of ours already in use: the hot path
             task = self.readers[0].task
-            if task is None or task.done() or task.get_loop().is_closed() or self._multi:
+            if task is None or task.done() or not task.get_loop().is_running() or self._multi:
                 self._ensure_readers()
             return await self.hub.get(channel)
         instance = instance_of(channel)
@@ -206,37 +248,59 @@ class RedisChannelLayer(BaseChannelLayer):
         return await self.hub.get(channel)
 
     async def _receive_normal(self, channel: str) -> Frame:
-        """BLPOP a normal channel; a pop that completes after cancellation is put back."""
+        """BLPOP a normal channel. A pop still running when its receive was cancelled is
+        taken over by the next receive of that channel on this loop (so cancelled
+        receives never pile up connections), or its entry is put back."""
         key = self.keys.channel(channel)
         index = self._host_of_channel(channel)
+        loop = asyncio.get_running_loop()
+        slot = (loop, key)
+
+        async def pop(client: Client) -> Any:
+            return await command(client, "BLPOP", key, 1)
+
         while True:
-
-            async def pop(client: Client) -> Any:
-                return await command(client, "BLPOP", key, 1)
-
-            popping = asyncio.ensure_future(self.connections.run(index, pop))
+            popping = self._orphans.pop(slot, None)
+            if popping is None:
+                popping = loop.create_task(
+                    self.connections.run(index, pop, extra=1 + GRACE), name="tidings-pop"
+                )
             try:
                 reply = await asyncio.shield(popping)
             except asyncio.CancelledError:
-                popping.add_done_callback(lambda done: self._put_back(done, index, key))
+                self._orphans[slot] = popping
+                popping.add_done_callback(lambda done: self._put_back(done, slot, index))
                 raise
             except BackendUnavailable:
                 await asyncio.sleep(0.5)  # a receiver waits out an outage; senders raise
                 continue
             if not reply:
                 continue
-            deadline, data = split_entry(reply[1])
-            if deadline <= self.readers[index].server_now_ms():
-                self.hub.expired += 1
+            try:
+                deadline, data = split_entry(reply[1])
+                if deadline <= self.readers[index].server_now_ms():
+                    self.hub.expired_in_transit += 1
+                    continue
+                position, data = split_position(data)
+                frame = self.unwire(data)
+            except Exception as exc:  # one bad entry must not reach (or end) the receiver
+                self.readers[index].skip_bad(channel, exc)
                 continue
-            position, data = split_position(data)
-            frame = self.unwire(data)
             return frame if position is None else with_position(frame, POSITION_KEY, position)
 
-    def _put_back(self, done: asyncio.Future[Any], index: int, key: str) -> None:
+    def _put_back(
+        self,
+        done: asyncio.Task[Any],
+        slot: tuple[asyncio.AbstractEventLoop, str],
+        index: int,
+    ) -> None:
+        if self._orphans.get(slot) is not done:
+            return  # a later receive took it over (or it was put back already)
+        del self._orphans[slot]
         if done.cancelled() or done.exception() is not None or not done.result():
             return
         entry = done.result()[1]
+        key = slot[1]
 
         async def push(client: Client) -> Any:
             return await command(client, "LPUSH", key, entry)
@@ -258,13 +322,15 @@ class RedisChannelLayer(BaseChannelLayer):
             self._ensure_readers()
             await self.publish_membership(group, joined=channel)
             return new
-        if instance is not None:  # another process's channel: tell it, in order
-            args = [member_of(instance), self._group_expiry_ms, 1, "keep", channel]
-            _, new = await self._script(index, "group_add", self._group_keys(group), args)
+        if instance is not None:
+            # Another process's channel: tell it first, so a member it never heard of is
+            # never reported as delivered to; it writes its own count when it hears.
             await self._control(instance, channel, ADD, [group, channel])
+            args = [member_of(instance), self._group_expiry_ms, 1, "keep", "", "", channel]
+            _, new = await self._script(index, "group_add", self._group_keys(group), args)
             return bool(new)
         capacity = self.capacity_rules.capacity_for(channel)
-        args = [channel, self._group_expiry_ms, capacity, "set", channel]
+        args = [channel, self._group_expiry_ms, capacity, "set", "", "", channel]
         _, new = await self._script(index, "group_add", self._group_keys(group), args)
         return bool(new)
 
@@ -289,29 +355,47 @@ class RedisChannelLayer(BaseChannelLayer):
         self, group: str, joined: str | None = None, left: str | None = None
     ) -> None:
         """Write this process's member count for ``group`` (and the member that came or
-        went, for presence) to Redis; remove the process from the group at zero."""
-        count = len(self.hub.groups.get(group, ()))
-        if count == 0:
-            await self._forget_member(group, member_of(self.instance), left)
-            return
-        if left is not None:
-            await self._forget_member(group, None, left)
-        # Heartbeat first on the group's host, so a group_send right after this call
-        # never takes this process for a stale one.
+        went, for presence) to Redis; the process leaves the group at zero.
+
+        The count and its sequence number are read together, and Redis skips a write
+        older than one it applied: racing writers (event loops of this process) leave
+        the newest count, never a stale one."""
+        with self.hub.lock:
+            count = len(self.hub.groups.get(group, ()))
+            seq = next(self._seq)
         index = self._host_of_group(group)
         reader = self.readers[index]
-        if reader.epoch is None:
+        if count and reader.epoch is None:
+            # Heartbeat first on the group's host, so a group_send right after this call
+            # never takes this process for a stale one.
             await self.connections.run(index, reader.beat)
-        args = [member_of(self.instance), self._group_expiry_ms, count, "set", joined or ""]
+        args = [member_of(self.instance), self._group_expiry_ms, count, "set", seq, left or ""]
+        if joined:
+            args.append(joined)
         await self._script(index, "group_add", self._group_keys(group), args)
+        if count:
+            self._published.add(group)
+        else:
+            self._published.discard(group)
 
-    async def republish(self, index: int) -> None:
-        """Announce again every local membership whose group lives on host ``index``."""
-        await self.connections.run(index, self.readers[index].beat)
-        for group in list(self.hub.groups):
-            if self._host_of_group(group) == index:
-                for channel in self.hub.group_members(group):
-                    await self.publish_membership(group, joined=channel)
+    async def republish(self, index: int, beat: bool = True) -> None:
+        """Announce again every local membership whose group lives on host ``index``
+        (after Redis lost its data, after this process was taken for gone, and every few
+        heartbeats as a reconcile, so any divergence between Redis and the hub heals)."""
+        if beat:
+            await self.connections.run(index, self.readers[index].beat)
+        for group in set(self.hub.groups) | self._published:
+            if self._host_of_group(group) != index:
+                continue
+            with self.hub.lock:
+                seq = next(self._seq)
+            members = self.hub.group_members(group)
+            args = [member_of(self.instance), self._group_expiry_ms, len(members), "set", seq, ""]
+            await self._script(index, "group_add", self._group_keys(group), args + members)
+            if members:
+                self._published.add(group)
+            else:
+                self._published.discard(group)
 
     async def _forget_member(self, group: str, member: str | None, channel: str | None) -> bool:
         """Remove ``member`` from the group set and ``channel`` from presence."""
@@ -333,39 +417,92 @@ class RedisChannelLayer(BaseChannelLayer):
         body = envelope(CONTROL, action, payload)
         args = [body, self._expiry_ms, self.inbox_capacity]
         index = self._host_of_channel(channel)
-        await self._script(index, "send_inbox", [self.keys.inbox(instance)], args)
+        if not await self._script(index, "send_inbox", [self.keys.inbox(instance)], args):
+            raise ChannelFull(
+                f"Cannot change the memberships of {channel!r}: the process that owns it has "
+                f"{self.inbox_capacity} messages waiting in its inbox (inbox_capacity); it is "
+                "stalled or gone. Nothing was changed; retry later."
+            )
 
     async def _group_send(self, group: str, payload: Frame) -> GroupSendReport:
         data = self.wire(payload)
-        keys = [self.keys.group(group), self.keys.group_meta(group), self.keys.alive]
+        keys = [
+            self.keys.group(group),
+            self.keys.group_meta(group),
+            self.keys.alive,
+            self.keys.epoch,
+        ]
         args: list[Any] = [
             envelope(GROUP, group, data),
             data,
             self._expiry_ms,
             self.inbox_capacity,
             self.keys.prefix,
-            int(self.heartbeat_interval * 3000),
+            self.stale_after_ms,
             self.capacity,
             member_of(self.instance),
         ]
         if group in self.history_groups:
             keys += self.keys.history(group)
             args += [self.history_size, int(self.history_ttl * 1000), secrets.token_hex(8)]
-        total, delivered, full, stale, _, position = await self._script(
-            self._host_of_group(group), "group_send", keys, args
+        index = self._host_of_group(group)
+        total, delivered, full, gone, _, position, epoch = await self._script(
+            index, "group_send", keys, args
         )
+        reset = self._membership_reset(index, None if not epoch else _text(epoch), group)
         if position:
             payload = with_position(payload, POSITION_KEY, _text(position))
         local_members, local_delivered = self.hub.fan_out(group, payload)
-        dropped = int(full) + int(stale)
-        if dropped:
-            self.hub.dropped += dropped
-            self.drops.record(f"group {group!r}", dropped)
+        full, gone = int(full), int(gone)
+        if full or gone:
+            self.hub.dropped += full + gone
+        if full:
+            self.drops.record(f"group {group!r}", full)
+        if gone:
+            self._warn_gone(group, gone)
         return GroupSendReport(
             group,
             int(total) + local_members,
             int(delivered) + local_delivered,
-            dropped + local_members - local_delivered,
+            full + gone + local_members - local_delivered,
+            gone=gone,
+            membership_reset=reset,
+        )
+
+    def _membership_reset(self, index: int, epoch: str | None, group: str) -> bool:
+        """Whether Redis lost its data (restart without persistence, FLUSHALL) so recently
+        that member processes may not have announced themselves again: until every one
+        has beaten once more, a group_send can miss members without knowing it."""
+        now = time.monotonic()
+        seen = self._epochs[index]
+        if epoch != seen:
+            self._epochs[index] = epoch
+            if seen != _NEVER:
+                self._epoch_changed[index] = now
+                logger.warning(
+                    "tidings found Redis at %s emptied (restarted or flushed from outside): "
+                    "group sends may miss members until every process has announced itself "
+                    "again (within %.3gs); their reports say membership_reset=True",
+                    self.hosts[index].label,
+                    2 * self.heartbeat_interval,
+                )
+        return epoch is None or now - self._epoch_changed[index] < 2 * self.heartbeat_interval
+
+    def _warn_gone(self, group: str, count: int) -> None:
+        self.drops.total += count
+        now = time.monotonic()
+        if now - self._gone_warned.get(group, -1e9) < self.drops.interval:
+            return
+        if len(self._gone_warned) > 10_000:
+            self._gone_warned.clear()
+        self._gone_warned[group] = now
+        logger.warning(
+            "tidings: %d member(s) of group %r missed a message because their process stopped "
+            "heartbeating (crashed, killed or stalled); they are counted as gone, and after "
+            "%.3gs without a heartbeat no longer counted at all.",
+            count,
+            group,
+            self.dead_after_ms / 1000,
         )
 
     async def _group_history(self, group: str, since: Position | None) -> list[Frame]:
@@ -423,12 +560,17 @@ class RedisChannelLayer(BaseChannelLayer):
             reader.stop()
         for task in list(self._tasks):
             task.cancel()
+        self.hub.close(LayerClosed)
         await self.connections.close()
 
     def statistics(self) -> Statistics:
         """Counters and gauges of this process's side of the layer."""
         stats = self.hub.statistics()
-        return dataclasses.replace(stats, reconnects=sum(r.reconnects for r in self.readers))
+        return dataclasses.replace(
+            stats,
+            reconnects=sum(r.reconnects for r in self.readers),
+            backend_errors=sum(r.errors for r in self.readers),
+        )
 
     def __repr__(self) -> str:
         hosts = ", ".join(h.label for h in self.hosts)

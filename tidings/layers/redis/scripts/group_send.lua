@@ -1,13 +1,17 @@
 -- One group_send: one push per member *process* (plus one per normal-channel member).
--- KEYS[1] group zset, KEYS[2] group meta hash, KEYS[3] alive zset
--- and, for a group that keeps history: KEYS[4] history zset, KEYS[5] offset counter,
--- KEYS[6] epoch; the message then gets its position ("epoch:offset") atomically with
+-- KEYS[1] group zset, KEYS[2] group meta hash, KEYS[3] alive zset, KEYS[4] data epoch
+-- and, for a group that keeps history: KEYS[5] history zset, KEYS[6] offset counter,
+-- KEYS[7] history epoch; the message then gets its position ("epoch:offset") atomically with
 -- being stored, and every pushed entry carries it after a 'P' marker.
 -- ARGV: inbox envelope, normal-channel payload, expiry_ms, inbox_capacity, key prefix,
 --       stale_after_ms, default capacity (for a normal channel without meta),
 --       the caller's own member (skipped: the caller fans out to it locally),
 --       [history: size, ttl_ms, epoch candidate]
--- Returns {members, delivered, dropped_full, dropped_stale, processes, position or ''}
+-- A member process that has not beaten for stale_after_ms is *gone* (crashed, killed or
+-- stalled): counted, not pushed to. After 10 times that it is known dead and removed
+-- from the group (it announces itself again if it ever comes back).
+-- Returns {members, delivered, dropped_full, gone, processes, position or '',
+--          data epoch or false (Redis lost its data and nobody has beaten since)}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expiry = tonumber(ARGV[3])
@@ -16,18 +20,19 @@ local inbox_cap = tonumber(ARGV[4])
 local cutoff = now - tonumber(ARGV[6])
 local position = ''
 local mark = ''
-if #KEYS > 3 then
+local dead = now - tonumber(ARGV[6]) * 10  -- RedisChannelLayer.dead_after_ms
+if #KEYS > 4 then
   local ttl = tonumber(ARGV[10])
-  redis.call('SET', KEYS[6], ARGV[11], 'NX')
-  local offset = redis.call('INCR', KEYS[5])
-  position = redis.call('GET', KEYS[6]) .. ':' .. offset
+  redis.call('SET', KEYS[7], ARGV[11], 'NX')
+  local offset = redis.call('INCR', KEYS[6])
+  position = redis.call('GET', KEYS[7]) .. ':' .. offset
   mark = 'P' .. string.format('%-40s', position)
-  redis.call('ZADD', KEYS[4], offset,
+  redis.call('ZADD', KEYS[5], offset,
     string.format('%015d%015d', offset, now + ttl) .. ARGV[2])
-  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(tonumber(ARGV[9]) + 1))
-  redis.call('PEXPIRE', KEYS[4], ttl)
+  redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(tonumber(ARGV[9]) + 1))
   redis.call('PEXPIRE', KEYS[5], ttl)
   redis.call('PEXPIRE', KEYS[6], ttl)
+  redis.call('PEXPIRE', KEYS[7], ttl)
 end
 -- Only live members are read; expired ones are trimmed by group_add, not on every send.
 local members = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
@@ -39,11 +44,15 @@ for _, m in ipairs(members) do
   elseif string.sub(m, -1) == '!' then
     local meta = tonumber(raw or '1')
     local instance = string.sub(m, 1, -2)
-    total = total + meta
     local seen = redis.call('ZSCORE', KEYS[3], instance)
-    if (not seen) or tonumber(seen) < cutoff then
+    if (not seen) or tonumber(seen) < dead then
+      redis.call('ZREM', KEYS[1], m)
+      redis.call('HDEL', KEYS[2], m)
+    elseif tonumber(seen) < cutoff then
+      total = total + meta
       stale = stale + meta
     else
+      total = total + meta
       local key = ARGV[5] .. 'inbox:' .. instance
       if redis.call('LLEN', key) < inbox_cap then
         redis.call('RPUSH', key, deadline .. mark .. ARGV[1])
@@ -76,4 +85,4 @@ for _, m in ipairs(members) do
     end
   end
 end
-return {total, delivered, full, stale, processes, position}
+return {total, delivered, full, stale, processes, position, redis.call('GET', KEYS[4])}

@@ -1,0 +1,51 @@
+"""A connection that goes silent without a reset (a partition, a failover that moved the
+address): only a deadline on every read can notice it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tidings.layers.redis import RedisChannelLayer
+
+from ...servers import SilentProxy
+from .conftest import eventually, tidings_lines
+
+pytestmark = pytest.mark.slow  # seconds of real fault time; still run by ./scripts/test
+
+DETECT_BOUND = 6.0  # block time (1 s) + GRACE (2 s) + backoff, with room for a busy machine
+
+
+async def test_reader_notices_a_silent_connection_and_resumes(own_redis, caplog):
+    """Promise: a reader whose connection goes silent notices within a few seconds,
+    reconnects (counted), logs one line when lost and one when back, and receives
+    again; messages sent from then on all arrive, in order."""
+    proxy = SilentProxy(own_redis.port)
+    layer = RedisChannelLayer(hosts=[proxy.url], prefix="fsilent", heartbeat_interval=1.0)
+    sender = RedisChannelLayer(hosts=[own_redis.url], prefix="fsilent")
+    try:
+        channel = await layer.new_channel()
+        await sender.send(channel, {"type": "t", "i": -1})
+        assert (await asyncio.wait_for(layer.receive(channel), 5))["i"] == -1
+        assert proxy.silence() >= 1
+        silenced = time.monotonic()
+
+        async def back() -> bool:
+            return layer.statistics().reconnects >= 1
+
+        recovered = await eventually(back, DETECT_BOUND + 5, "reconnecting")
+        assert recovered == pytest.approx(time.monotonic() - silenced, abs=0.5)
+        assert recovered < DETECT_BOUND, f"deaf for {recovered:.1f}s"
+        for i in range(20):
+            await sender.send(channel, {"type": "t", "i": i})
+        got = [(await asyncio.wait_for(layer.receive(channel), 5))["i"] for _ in range(20)]
+        assert got == list(range(20))
+        assert len(tidings_lines(caplog, "lost Redis")) == 1
+        assert len(tidings_lines(caplog, "is back on Redis")) == 1
+        print(f"silent connection noticed and replaced in {recovered:.2f}s")
+    finally:
+        await layer.close()
+        await sender.close()
+        proxy.close()
