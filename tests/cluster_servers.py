@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from tidings.bench.servers import RedisServer, ServerError, free_port
+from tidings.testing import RedisServer, ServerError, free_port
 
 # a replica's first sync starts at once (Redis 7 waits 5 s by default for more replicas)
 FAST_SYNC = ("--repl-diskless-sync-delay", "0")

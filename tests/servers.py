@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from tidings.bench.servers import RedisServer, ServerError, free_port
+from tidings.testing import RedisServer, ServerError, free_port
 
 
 def start_redis(*args: str, port: int | None = None) -> RedisServer:

@@ -1,4 +1,21 @@
-"""A throwaway redis-server on a free loopback port, for benchmarks and tests."""
+"""Test helpers: a throwaway ``redis-server`` on a free loopback port.
+
+Test your app against a real Redis, not a fake one (as ``channels.testing`` ships
+Channels' test helpers)::
+
+    from tidings.testing import RedisServer
+
+    server = RedisServer().start()          # redis-server on 127.0.0.1:<free port>
+    try:
+        layer = RedisChannelLayer(hosts=[server.url])
+        ...
+    finally:
+        server.stop()
+
+Needs the ``redis-server`` (or ``valkey-server``) binary on ``PATH``; the server keeps
+nothing on disk and listens on 127.0.0.1 only. ``tidings bench`` starts its Redis with it,
+and tidings' own test suite too. Importing this module loads no benchmark code.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +25,8 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+
+__all__ = ["RedisServer", "ServerError", "free_port"]
 
 
 class ServerError(RuntimeError):
@@ -78,6 +97,12 @@ class RedisServer:
             except OSError:
                 time.sleep(0.05)
         raise ServerError(f"redis-server did not listen on 127.0.0.1:{self.port} in {timeout}s")
+
+    def __enter__(self) -> RedisServer:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def kill(self) -> None:
         """SIGKILL: what a crash looks like."""
