@@ -16,21 +16,23 @@ from typing import Any
 from asgiref.sync import async_to_sync, sync_to_async
 
 from ..config import get_channel_layer
-from ..exceptions import HistoryUnavailable, NoHandler
+from ..exceptions import (  # the signals' old import path: tidings.consumers.base
+    AcceptConnection,
+    DenyConnection,
+    HistoryUnavailable,
+    NoHandler,
+    StopConsumer,
+)
 from ..rules.handlers import handler_name
 from ..types import Message, Receive, Scope, Send
 
-
-class StopConsumer(Exception):
-    """Raised by a handler to end the consumer's dispatch loop."""
-
-
-class AcceptConnection(Exception):
-    """Raised in ``connect`` to accept the WebSocket."""
-
-
-class DenyConnection(Exception):
-    """Raised in ``connect`` to refuse the WebSocket."""
+__all__ = [
+    "AcceptConnection",
+    "AsyncConsumer",
+    "DenyConnection",
+    "StopConsumer",
+    "SyncConsumer",
+]
 
 
 class AsyncConsumer:
