@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, Unpack
 
 from ..codec import Frame, decode, encode
-from ..exceptions import ChannelFull, HistoryUnavailable
+from ..exceptions import ChannelFull, HistoryUnavailable, InvalidName
 from ..hub import Statistics
 from ..report import DropLog, GroupSendReport
 from ..rules import names
@@ -281,7 +281,9 @@ class BaseChannelLayer(abc.ABC):
     def valid_channel_names(self, channel_names: list[str], receive: bool = False) -> bool:
         """Validate a non-empty list of channel names."""
         if not isinstance(channel_names, list) or not channel_names:
-            raise TypeError("channel names must be given as a non-empty list.")
+            raise InvalidName(
+                f"channel names must be given as a non-empty list, got {channel_names!r}."
+            )
         for name in channel_names:
             names.check_channel_name(name)
         return True
