@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, Unpack
+from typing import TYPE_CHECKING, ClassVar, TypedDict, Unpack
 
 from ..codec import Frame, decode, encode
 from ..exceptions import ChannelFull, HistoryUnavailable, InvalidName
@@ -21,11 +21,11 @@ from ..rules.capacity import CapacityRules, CapacitySpec
 from ..rules.options import COMMON, resolve
 from ..rules.patterns import NameSet, Pattern
 from ..rules.positions import Position, parse_position
+from ..types import Message
 
 if TYPE_CHECKING:
     from ..sync import SyncLayer
 
-Message = dict[str, Any]
 _NAME_CACHE_LIMIT = 50_000
 
 
