@@ -2,7 +2,9 @@
 
 ``BaseChannelLayer`` validates names and messages, encodes once, reports group
 sends and keeps the Channels-compatible attributes. A backend subclasses it and
-implements the underscore primitives, which only move encoded bytes.
+implements the underscore primitives, which move *frames* (``tidings.codec``): a
+flat message stays a dict copied once at send, any other travels msgpack-encoded;
+the primitives never see a caller's own message object.
 """
 
 from __future__ import annotations
