@@ -93,3 +93,24 @@ def test_testing_redis_server_starts_and_stops_on_loopback():
     assert process is not None and process.poll() is not None
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), 0.5).close()
+
+
+@pytest.mark.slow
+def test_mypy_finds_tidings_and_its_types_from_outside_the_repo(tmp_path):
+    # As a user's project sees the installed package (editable here, see scripts/bootstrap).
+    (tmp_path / "app.py").write_text(
+        "import tidings, tidings.testing\n"
+        "reveal_type(tidings.get_channel_layer())\n"
+        "reveal_type(tidings.testing.RedisServer().url)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "app.py"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MYPYPATH")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert 'Revealed type is "tidings.layers.base.BaseChannelLayer"' in result.stdout, result.stdout
+    assert 'Revealed type is "str"' in result.stdout, result.stdout
+    assert "Success" in result.stdout, result.stdout
