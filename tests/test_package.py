@@ -114,3 +114,11 @@ def test_mypy_finds_tidings_and_its_types_from_outside_the_repo(tmp_path):
     assert 'Revealed type is "tidings.layers.base.BaseChannelLayer"' in result.stdout, result.stdout
     assert 'Revealed type is "str"' in result.stdout, result.stdout
     assert "Success" in result.stdout, result.stdout
+
+
+def test_the_changelog_has_the_current_version():
+    import tidings
+
+    text = (ROOT / "CHANGELOG.md").read_text()
+    assert f"\n## {tidings.__version__}\n" in text
+    assert "\n## Unreleased\n" in text

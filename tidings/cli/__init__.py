@@ -35,7 +35,11 @@ def build_parser() -> Parser:
     from .. import __version__
     from . import bench, demo, layer, worker
 
-    parser = Parser(prog="tidings", description=(__doc__ or "").split("\n\n")[0])
+    parser = Parser(
+        prog="tidings",
+        description="tidings: channel layers for real-time Python apps. "
+        "Every command takes --help.",
+    )
     parser.add_argument("--version", action="version", version=f"tidings {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.add_parser(sub)
