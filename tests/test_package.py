@@ -34,15 +34,20 @@ print(sorted(m for m in sys.modules if m.split(".")[:2] == ["tidings", "bench"])
 """
 
 
-def loaded_bench_modules(extra: str = "") -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", LOADED_BENCH.replace("{extra}", extra)],
+def python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter, as a user's process would import tidings."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def loaded_bench_modules(extra: str = "") -> str:
+    result = python(LOADED_BENCH.replace("{extra}", extra))
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -58,14 +63,7 @@ def test_the_check_would_see_benchmark_code():
 
 def test_bench_without_its_extra_is_one_line_naming_the_extra():
     hide = "import sys; sys.modules['channels_redis'] = None; sys.modules['uvicorn'] = None\n"
-    result = subprocess.run(
-        [sys.executable, "-c", hide + "from tidings.cli import main; main(['bench', '--quick'])"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = python(hide + "from tidings.cli import main; main(['bench', '--quick'])")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr
     (line,) = result.stderr.strip().splitlines()

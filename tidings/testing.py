@@ -25,12 +25,25 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["RedisServer", "ServerError", "free_port"]
+__all__ = ["RedisServer", "ServerError", "free_port", "stop_process"]
 
 
 class ServerError(RuntimeError):
     """Raised when redis-server is missing or does not start."""
+
+
+def stop_process(process: subprocess.Popen[Any], seconds: float = 10.0) -> None:
+    """End a process you started: SIGTERM, then SIGKILL if it has not exited in ``seconds``."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def free_port() -> int:
@@ -111,11 +124,8 @@ class RedisServer:
             self.process.wait(5)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        """SIGTERM (SIGKILL after 5 s), then remove its working directory."""
+        if self.process is not None:
+            stop_process(self.process, 5)
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)

@@ -51,26 +51,19 @@ def add_parsers(sub: Any) -> None:
     listen.add_argument("--seconds", type=float, help="stop after this long (default: never)")
     listen.set_defaults(func=lambda a: asyncio.run(_listen(a)))
 
-    send = sub.add_parser(
-        "send",
-        help="send one JSON message to CHANNEL",
-        description='Send one message to a channel; prints {"sent": CHANNEL}.',
-    )
-    send.add_argument("channel", help="the channel name")
-    send.add_argument("message", help='JSON object, e.g. \'{"type": "chat.message"}\'')
-    send.add_argument("--url", help=URL_HELP)
-    send.set_defaults(func=lambda a: asyncio.run(_send(a, group=False)))
-
-    group_send = sub.add_parser(
-        "group-send",
-        help="send one JSON message to GROUP",
-        description="Send one message to every member of a group; prints the group-send "
-        "report (members, delivered, dropped, gone) as JSON.",
-    )
-    group_send.add_argument("group", help="the group name")
-    group_send.add_argument("message", help='JSON object, e.g. \'{"type": "chart.update"}\'')
-    group_send.add_argument("--url", help=URL_HELP)
-    group_send.set_defaults(func=lambda a: asyncio.run(_send(a, group=True)))
+    for command, target, example, report in (
+        ("send", "channel", "chat.message", '{"sent": CHANNEL}'),
+        ("group-send", "group", "chart.update", "the group-send report as JSON"),
+    ):
+        parser = sub.add_parser(
+            command,
+            help=f"send one JSON message to {target.upper()}",
+            description=f"Send one message to a {target}; prints {report}.",
+        )
+        parser.add_argument(target, help=f"the {target} name")
+        parser.add_argument("message", help=f'JSON object, e.g. \'{{"type": "{example}"}}\'')
+        parser.add_argument("--url", help=URL_HELP)
+        parser.set_defaults(func=lambda a, group=target == "group": asyncio.run(_send(a, group)))
 
 
 def _layer(url: str | None) -> Any:
