@@ -7,6 +7,9 @@ application = ProtocolTypeRouter({
     ])),
     "channel": ChannelNameRouter({"thumbnails": ThumbnailConsumer.as_asgi()}),
 })
+
+Its pure rules sit next to it: ``paths.py`` (Django-style path patterns) and ``origins.py``
+(whether an ``Origin`` is allowed), each tested without I/O (``tests/routing/``).
 """
 
 from __future__ import annotations
