@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from tidings.bench.servers import RedisServer, ServerError, free_port
+from tidings.testing import RedisServer, ServerError, free_port, stop_process
 
 # a replica's first sync starts at once (Redis 7 waits 5 s by default for more replicas)
 FAST_SYNC = ("--repl-diskless-sync-delay", "0")
@@ -156,13 +156,8 @@ class SentinelSet:
         return int(reply.split()[-1])
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        if self.process is not None:
+            stop_process(self.process, 5)
         self.replica.stop()
         self.master.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from tidings.bench.servers import RedisServer, ServerError, free_port
+from tidings.testing import RedisServer, ServerError, free_port, stop_process
 
 
 def start_redis(*args: str, port: int | None = None) -> RedisServer:
@@ -37,16 +37,6 @@ def wait_http(url: str, process: subprocess.Popen[str], seconds: float = 30) -> 
                 raise AssertionError(f"server exited: {output}") from None
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer in {seconds}s")
-
-
-def stop_process(process: subprocess.Popen[str]) -> None:
-    """Terminate a server the test started; kill it if it does not stop in 10 s."""
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 class SilentProxy:

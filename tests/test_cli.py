@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tidings.bench.servers import free_port
+from tidings.testing import free_port
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +92,7 @@ def test_tidings_url_errors_name_tidings_url():
 @pytest.mark.redis
 async def test_inspect_marks_processes_that_missed_heartbeats_as_stale(redis_server):
     from tidings.config import layer_from_url
-    from tidings.inspect import snapshot
+    from tidings.layers.redis.introspection import snapshot
 
     url = f"{redis_server.url}?prefix=stale1&heartbeat_interval=0.2"
     gone, live, looker = (layer_from_url(url) for _ in range(3))
@@ -112,3 +113,46 @@ async def test_inspect_marks_processes_that_missed_heartbeats_as_stale(redis_ser
         await live.flush()
         for layer in (live, looker):
             await layer.close()
+
+
+def test_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    import tidings as package
+
+    result = tidings("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"tidings {package.__version__}"
+    assert package.__version__ == version("tidings")
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    from tidings.cli import build_parser
+
+    (sub,) = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_every_command_has_help_and_states_its_defaults():
+    commands = subcommands()
+    assert set(commands) == {
+        "demo", "bench", "inspect", "listen", "send", "group-send", "worker"
+    }  # fmt: skip
+    for name, parser in commands.items():
+        assert parser.description, f"tidings {name} --help has no description"
+        text = parser.format_help()
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"tidings {name}: {action.dest} has no help text"
+            if action.default not in (None, False, argparse.SUPPRESS) and action.option_strings:
+                assert f"(default: {action.default})" in " ".join(text.split()), (name, action)
+
+
+def test_help_never_shows_the_url_from_the_environment():
+    secret = "redis://:hunter2@127.0.0.1:6379/0"
+    for command in ("worker", "inspect", "listen", "send", "group-send"):
+        result = tidings(command, "--help", env={"TIDINGS_URL": secret})
+        assert result.returncode == 0, result.stderr
+        assert "hunter2" not in result.stdout
+        assert "$TIDINGS_URL" in result.stdout

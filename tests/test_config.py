@@ -142,3 +142,39 @@ def test_django_style_config_is_checked_by_the_constructor():
     manager = Manager()
     with pytest.raises(ConfigurationError, match="did you mean 'capacity'"):
         manager["default"]
+
+
+DJANGO_WITH_CHANNELS_LAYER = """
+import asyncio, django
+from django.conf import settings
+settings.configure(CHANNEL_LAYERS={
+    "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+    "ours": {"BACKEND": "tidings.MemoryChannelLayer"},
+})
+django.setup()
+import tidings
+from tidings.config import any_channel_layer
+print(type(tidings.get_channel_layer("ours")).__name__)
+print(type(any_channel_layer("default")).__name__)  # what consumers run on
+try:
+    tidings.get_channel_layer("default")
+except tidings.ConfigurationError as exc:
+    print(exc)
+"""
+
+
+def test_get_channel_layer_returns_a_tidings_layer_or_says_why_not():
+    # Typed as BaseChannelLayer, so it must never hand back another library's layer.
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", DJANGO_WITH_CHANNELS_LAYER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    ours, theirs, error = result.stdout.strip().splitlines()
+    assert (ours, theirs) == ("MemoryChannelLayer", "InMemoryChannelLayer")
+    assert "not a tidings layer" in error and "tidings.RedisChannelLayer" in error, error

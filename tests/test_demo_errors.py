@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tidings import config
-from tidings.bench.servers import free_port
 from tidings.demo.app import http_app
+from tidings.testing import free_port
 
 pytestmark = pytest.mark.timeout(60)
 ROOT = Path(__file__).resolve().parents[1]

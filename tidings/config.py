@@ -30,8 +30,26 @@ _layers: dict[str, BaseChannelLayer] = {}
 _lock = threading.Lock()
 
 
-def get_channel_layer(alias: str = "default") -> Any:
-    """The process-wide layer for ``alias`` (Django's ``CHANNEL_LAYERS`` or ``TIDINGS_URL``)."""
+def get_channel_layer(alias: str = "default") -> BaseChannelLayer:
+    """The process-wide layer for ``alias`` (Django's ``CHANNEL_LAYERS`` or ``TIDINGS_URL``).
+
+    Always a tidings layer: if Django's ``CHANNEL_LAYERS`` names another backend for
+    ``alias``, a ``ConfigurationError`` says so (``channels.layers.get_channel_layer``
+    returns any backend)."""
+    layer = any_channel_layer(alias)
+    if not isinstance(layer, BaseChannelLayer):
+        kind = f"{type(layer).__module__}.{type(layer).__qualname__}"
+        raise ConfigurationError(
+            f"CHANNEL_LAYERS[{alias!r}] is a {kind}, not a tidings layer; set its BACKEND to "
+            "'tidings.RedisChannelLayer' or 'tidings.MemoryChannelLayer' (or use Channels' "
+            "get_channel_layer for other backends)."
+        )
+    return layer
+
+
+def any_channel_layer(alias: str = "default") -> Any:
+    """The layer for ``alias`` whatever library it comes from: tidings' consumers, like
+    Channels' own, run on any Channels-compatible layer Django's settings name."""
     django_layers = _django_channel_layers()
     if django_layers is not None:
         return _from_django(alias, django_layers)

@@ -10,11 +10,9 @@ import base64
 import hashlib
 from collections.abc import Sequence
 
-from .exceptions import ConfigurationError, MissingDependency, TidingsError
+from .exceptions import ConfigurationError, DecryptionFailed, MissingDependency
 
-
-class DecryptionFailed(TidingsError):
-    """Raised when no configured key opens a message."""
+__all__ = ["DecryptionFailed", "Encryption"]  # DecryptionFailed: its old import path
 
 
 class Encryption:

@@ -1,21 +1,33 @@
-"""Every exception tidings raises on purpose.
+r"""Every exception tidings raises on purpose, and the signals consumers raise.
 
-One root, names after the condition::
+One root for errors, names after the condition::
 
     TidingsError
     ├── ChannelFull            (also channels.exceptions.ChannelFull when Channels is installed)
     ├── MessageTooLarge        (also ValueError)
     ├── InvalidName            (also TypeError, as Channels raises for bad names)
     ├── InvalidMessage         (also TypeError)
+    ├── InvalidPosition        (also ValueError: not an "epoch:offset" history position)
     ├── ConfigurationError     (also ValueError)
     │   └── MissingDependency  (also ImportError)
     ├── NoHandler              (also ValueError)
     ├── HistoryUnavailable     (missed messages can no longer be recovered)
     ├── LayerClosed            (a receive was waiting when the layer was closed)
+    ├── DecryptionFailed       (no configured key opens a message)
     └── BackendUnavailable     (also ConnectionError)
 
 Errors from a backend's client library are translated at the boundary into
 ``BackendUnavailable`` naming the host, never leaked unwrapped.
+
+Consumer signals, raised by your code to steer a consumer (as in Channels)::
+
+    Exception
+    ├── StopConsumer           (end the consumer's dispatch loop)
+    ├── AcceptConnection       (in connect: accept the WebSocket)
+    └── DenyConnection         (in connect: refuse the WebSocket)
+
+They are not ``TidingsError``\s on purpose: they are not errors, and an
+``except TidingsError`` meant for a layer failure must not swallow them.
 """
 
 from __future__ import annotations
@@ -29,18 +41,25 @@ except ImportError:  # Channels is optional.
 
 
 __all__ = [
+    "AcceptConnection",
     "BackendUnavailable",
     "ChannelFull",
     "ConfigurationError",
-    "InvalidMessage",
+    "DecryptionFailed",
+    "DenyConnection",
     "HistoryUnavailable",
+    "InvalidMessage",
     "InvalidName",
+    "InvalidPosition",
     "LayerClosed",
     "MessageTooLarge",
     "MissingDependency",
     "NoHandler",
+    "StopConsumer",
     "TidingsError",
 ]
+
+SIGNALS = ("AcceptConnection", "DenyConnection", "StopConsumer")  # not errors: see above
 
 
 class TidingsError(Exception):
@@ -63,6 +82,10 @@ class InvalidMessage(TidingsError, TypeError):
     """Raised when a message is not a dict of the value types a layer can carry."""
 
 
+class InvalidPosition(TidingsError, ValueError):
+    """Raised when a history position is not the ``"epoch:offset"`` a message carried."""
+
+
 class ConfigurationError(TidingsError, ValueError):
     """Raised when a layer is configured with an unknown scheme, option or bad value."""
 
@@ -77,6 +100,10 @@ class NoHandler(TidingsError, ValueError):
 
 class BackendUnavailable(TidingsError, ConnectionError):
     """Raised when the backend (e.g. Redis) cannot be reached within the configured wait."""
+
+
+class DecryptionFailed(TidingsError):
+    """Raised when no configured key opens a message."""
 
 
 class HistoryUnavailable(TidingsError):
@@ -106,3 +133,15 @@ class LayerClosed(TidingsError):
             f"The layer was closed while this receive{where} was waiting; nothing was "
             "taken from the channel. Receive again to go on using the layer."
         )
+
+
+class StopConsumer(Exception):
+    """Raised by a handler to end the consumer's dispatch loop."""
+
+
+class AcceptConnection(Exception):
+    """Raised in ``connect`` to accept the WebSocket."""
+
+
+class DenyConnection(Exception):
+    """Raised in ``connect`` to refuse the WebSocket."""

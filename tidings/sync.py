@@ -15,8 +15,9 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from .layers.base import BaseChannelLayer, Message
+    from .layers.base import BaseChannelLayer
     from .report import GroupSendReport
+    from .types import Message
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""The shared vocabulary of ASGI apps and consumers."""
+"""The shared vocabulary of ASGI apps, consumers and layers: one ``Message`` for all."""
 
 from __future__ import annotations
 

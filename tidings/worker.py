@@ -19,7 +19,6 @@ logged with its traceback; the slot starts a fresh app instance and takes the ne
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import importlib
@@ -209,50 +208,8 @@ async def _settle() -> None:
     logger.warning("Some layer tasks were still running after %gs at exit.", SETTLE_SECONDS)
 
 
-# -- the command ------------------------------------------------------------------------
-
-
-def add_parser(sub: Any) -> None:
-    """Add ``tidings worker`` to the CLI's subcommands."""
-    parser = sub.add_parser(
-        "worker",
-        help="run consumers on jobs sent to normal channels (Channels' runworker)",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
-    parser.add_argument("app", metavar="MODULE:APP", help="the ASGI app, e.g. jobs:application")
-    parser.add_argument("channels", metavar="CHANNEL", nargs="+", help="channels to take jobs from")
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("TIDINGS_URL"),
-        help="the layer, e.g. redis://127.0.0.1:6379/0 (default: $TIDINGS_URL)",
-    )
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=1,
-        help="jobs handled at once per channel (default 1); never more are taken from Redis",
-    )
-    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
-    parser.set_defaults(func=main)
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run a worker until SIGTERM/SIGINT; 0 after a graceful stop."""
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        check_setup(args.channels, args.concurrency)
-        application, layer = load(args.app, args.channels, args.url)
-        worker = Worker(application, args.channels, layer, args.concurrency)
-    except (ConfigurationError, InvalidName) as exc:
-        sys.stderr.write(f"tidings worker: {exc}\n")
-        return 1
-    return asyncio.run(_serve(worker))
-
-
-async def _serve(worker: Worker) -> int:
+async def serve(worker: Worker) -> int:
+    """Run ``worker`` until SIGTERM/SIGINT; 0 after a graceful stop."""
     loop = asyncio.get_running_loop()
     first: float | None = None
 

@@ -1,8 +1,9 @@
-"""A pure reference model of the channel layer contract (SPEC.md), for the stateful test.
+"""A pure reference model of the channel layer contract (docs/contract.md), for the
+stateful test.
 
 No I/O, no event loop, no tidings code: channels are lists, groups are dicts of
-membership deadlines, and time is a number the test moves. Written from SPEC.md and the
-README, not from the backends, so a backend bug shows up as a disagreement.
+membership deadlines, and time is a number the test moves. Written from docs/contract.md and
+the README, not from the backends, so a backend bug shows up as a disagreement.
 
 What it models: channels with a capacity and message expiry, groups with ``group_expiry``,
 ``group_send`` reports (members, delivered, dropped), ``flush``, presence join/leave

@@ -1,4 +1,4 @@
-"""The channel layer contract (SPEC.md), run against every backend."""
+"""The channel layer contract (docs/contract.md), run against every backend."""
 
 from __future__ import annotations
 

@@ -149,3 +149,11 @@ async def test_escaped_scan_patterns_match_only_their_own_prefix(redis_server):
     finally:
         await client.delete(*(f"{p}:k" for p in prefixes))
         await client.aclose()
+
+
+async def test_valid_channel_names_wants_a_list_and_says_so_with_invalid_name(layer):
+    # Channels' helper raises TypeError; ours is InvalidName, still a TypeError.
+    for bad in ([], "chan", ("chan",)):
+        with pytest.raises(InvalidName, match="non-empty list"):
+            layer.valid_channel_names(bad)
+    assert layer.valid_channel_names(["a", "b"])

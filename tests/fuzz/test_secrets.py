@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tidings.bench.servers import free_port
 from tidings.exceptions import TidingsError
 from tidings.layers.redis import RedisChannelLayer
+from tidings.testing import free_port
 
 pytestmark = pytest.mark.timeout(300)
 

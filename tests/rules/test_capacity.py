@@ -43,6 +43,16 @@ def test_bad_default_raises():
         CapacityRules(0)
 
 
+@pytest.mark.parametrize(
+    ("default", "spec"), [(10_000_001, None), (100, {"x": 10_000_001}), (True, None)]
+)
+def test_rules_check_values_as_the_options_do(default, spec):
+    # One validator: the capacity option's bounds (1..10,000,000) hold however the
+    # rules are built, not only through a layer's options.
+    with pytest.raises(ConfigurationError, match=r"at most 10,000,000|whole number"):
+        CapacityRules(default, spec)
+
+
 def test_cache_stays_bounded():
     rules = CapacityRules(5, {"a*": 1})
     for i in range(20_005):

@@ -7,13 +7,6 @@ from tidings.rules import expiry
 from tidings.rules.options import COMMON
 
 
-def test_deadline_and_expired():
-    d = expiry.deadline(10.0, 5)
-    assert d == 15.0
-    assert not expiry.is_expired(d, 14.99)
-    assert expiry.is_expired(d, 15.0)
-
-
 @pytest.mark.parametrize("value", [0, -1, math.inf, math.nan, "60", None, True, 1e13])
 def test_bad_seconds_are_rejected(value):
     option = next(o for o in COMMON if o.name == "expiry")

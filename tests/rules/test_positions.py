@@ -1,5 +1,6 @@
 import pytest
 
+from tidings.exceptions import InvalidPosition
 from tidings.rules.positions import Position, parse_position, resume_problem
 
 
@@ -10,8 +11,9 @@ def test_positions_round_trip():
 
 @pytest.mark.parametrize("text", ["", "42", "ab:", ":3", "ab:x", None, 5])
 def test_bad_positions_say_what_they_look_like(text):
-    with pytest.raises(ValueError, match="positions look like"):
+    with pytest.raises(InvalidPosition, match="positions look like") as caught:
         parse_position(text)
+    assert isinstance(caught.value, ValueError)  # what it raised before it had a name
 
 
 @pytest.mark.parametrize(

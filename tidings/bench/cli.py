@@ -1,37 +1,21 @@
-"""``tidings bench``: every scenario side by side, a table of ratios, optionally a plot."""
+"""``tidings bench``: every scenario side by side, a table of ratios, optionally a plot.
+
+Its options are parsed in ``tidings.cli.bench``, which imports this module only to run.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import platform
-from typing import Any
 
-from .report import table
+from ..cli.tables import table
 from .results import Outcome
-from .run import FULL, QUICK, SCENARIOS, run_steps, steps
-
-
-def add_parser(subparsers: Any) -> None:
-    bench = subparsers.add_parser(
-        "bench",
-        help="benchmarks: tidings vs Channels' in-memory layer and channels_redis, one run",
-    )
-    bench.add_argument("--quick", action="store_true", help="small sizes: under two minutes")
-    bench.add_argument("--plot", metavar="PNG", help="draw the fan-out curves (matplotlib)")
-    bench.add_argument("--redis", metavar="URL", help="Redis to use (default: start one here)")
-    bench.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
-    bench.add_argument(
-        "--layers",
-        nargs="+",
-        choices=["tidings", "core", "pubsub"],
-        default=["tidings", "core", "pubsub"],
-        help="Redis layers to compare",
-    )
-    bench.set_defaults(func=run)
+from .run import FULL, QUICK, run_steps, steps
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the benchmarks ``args`` (from ``tidings.cli.bench``) ask for."""
     return asyncio.run(_run(args))
 
 

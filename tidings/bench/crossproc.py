@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from ..testing import RedisServer, ServerError
 from .peers import REDIS_LAYERS, forget_prefix, make_redis_layer
 from .results import Outcome
-from .servers import RedisServer, ServerError
 
 
 @contextmanager

@@ -19,10 +19,10 @@ import urllib.parse
 from contextlib import suppress
 from pathlib import Path
 
+from ..testing import free_port
 from .crossproc import Worker
 from .peers import REDIS_LAYERS, PeerMissing, forget_prefix, make_redis_layer
 from .results import Outcome
-from .servers import free_port
 
 SERVERS = {
     "tidings": ("tidings.bench.e2e_apps:tidings_app", "tidings consumers + RedisChannelLayer"),

@@ -5,7 +5,8 @@ Code written for ``channels.generic.websocket`` runs with only its imports chang
     from tidings.consumers import AsyncWebsocketConsumer
 """
 
-from .base import AcceptConnection, AsyncConsumer, DenyConnection, StopConsumer, SyncConsumer
+from ..exceptions import AcceptConnection, DenyConnection, StopConsumer
+from .base import AsyncConsumer, SyncConsumer
 from .websocket import (
     AsyncJsonWebsocketConsumer,
     AsyncWebsocketConsumer,

@@ -15,22 +15,24 @@ from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 
-from ..config import get_channel_layer
-from ..exceptions import HistoryUnavailable, NoHandler
+from ..config import any_channel_layer
+from ..exceptions import (  # the signals' old import path: tidings.consumers.base
+    AcceptConnection,
+    DenyConnection,
+    HistoryUnavailable,
+    NoHandler,
+    StopConsumer,
+)
 from ..rules.handlers import handler_name
 from ..types import Message, Receive, Scope, Send
 
-
-class StopConsumer(Exception):
-    """Raised by a handler to end the consumer's dispatch loop."""
-
-
-class AcceptConnection(Exception):
-    """Raised in ``connect`` to accept the WebSocket."""
-
-
-class DenyConnection(Exception):
-    """Raised in ``connect`` to refuse the WebSocket."""
+__all__ = [
+    "AcceptConnection",
+    "AsyncConsumer",
+    "DenyConnection",
+    "StopConsumer",
+    "SyncConsumer",
+]
 
 
 class AsyncConsumer:
@@ -56,7 +58,7 @@ class AsyncConsumer:
         sources: list[Callable[[], Awaitable[Message]]] = [receive]
         layer = vars(self).get("channel_layer")  # as_asgi(channel_layer=...)
         if layer is None and self.channel_layer_alias is not None:
-            layer = get_channel_layer(self.channel_layer_alias)
+            layer = any_channel_layer(self.channel_layer_alias)
         self.channel_layer = layer
         if layer is not None:
             self.channel_name = await layer.new_channel()
@@ -104,7 +106,7 @@ class AsyncConsumer:
         """An ASGI app that makes a new consumer per connection.
 
         ``initkwargs`` become attributes of each consumer; ``channel_layer=layer`` gives
-        it that layer instead of ``get_channel_layer(channel_layer_alias)``.
+        it that layer instead of the one ``channel_layer_alias`` names.
         """
         return ConsumerApp(cls, initkwargs)
 

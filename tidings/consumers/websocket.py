@@ -7,8 +7,9 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 
+from ..exceptions import AcceptConnection, DenyConnection, StopConsumer
 from ..types import Message
-from .base import AcceptConnection, AsyncConsumer, DenyConnection, StopConsumer, SyncConsumer
+from .base import AsyncConsumer, SyncConsumer
 
 
 class AsyncWebsocketConsumer(AsyncConsumer):

@@ -2,7 +2,9 @@
 
 ``BaseChannelLayer`` validates names and messages, encodes once, reports group
 sends and keeps the Channels-compatible attributes. A backend subclasses it and
-implements the underscore primitives, which only move encoded bytes.
+implements the underscore primitives, which move *frames* (``tidings.codec``): a
+flat message stays a dict copied once at send, any other travels msgpack-encoded;
+the primitives never see a caller's own message object.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, Unpack
+from typing import TYPE_CHECKING, ClassVar, TypedDict, Unpack
 
 from ..codec import Frame, decode, encode
-from ..exceptions import ChannelFull, HistoryUnavailable
+from ..exceptions import ChannelFull, HistoryUnavailable, InvalidName
 from ..hub import Statistics
 from ..report import DropLog, GroupSendReport
 from ..rules import names
@@ -21,11 +23,11 @@ from ..rules.capacity import CapacityRules, CapacitySpec
 from ..rules.options import COMMON, resolve
 from ..rules.patterns import NameSet, Pattern
 from ..rules.positions import Position, parse_position
+from ..types import Message
 
 if TYPE_CHECKING:
     from ..sync import SyncLayer
 
-Message = dict[str, Any]
 _NAME_CACHE_LIMIT = 50_000
 
 
@@ -281,7 +283,9 @@ class BaseChannelLayer(abc.ABC):
     def valid_channel_names(self, channel_names: list[str], receive: bool = False) -> bool:
         """Validate a non-empty list of channel names."""
         if not isinstance(channel_names, list) or not channel_names:
-            raise TypeError("channel names must be given as a non-empty list.")
+            raise InvalidName(
+                f"channel names must be given as a non-empty list, got {channel_names!r}."
+            )
         for name in channel_names:
             names.check_channel_name(name)
         return True

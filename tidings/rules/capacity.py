@@ -10,18 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from ..exceptions import ConfigurationError
+from .options import CAPACITY, CHANNEL_CAPACITY
 from .patterns import Pattern, compile_pattern
 
 CapacitySpec = Mapping[Pattern, int] | Iterable[tuple[Pattern, int]] | None
 _CACHE_LIMIT = 10_000
-
-
-def check_positive_int(name: str, value: object) -> int:
-    """Return ``value`` if it is an int >= 1, else raise ``ConfigurationError`` naming it."""
-    if type(value) is not int or value < 1:
-        raise ConfigurationError(f"{name} must be a whole number >= 1, got {value!r}.")
-    return value
 
 
 class CapacityRules:
@@ -30,22 +23,12 @@ class CapacityRules:
     __slots__ = ("_cache", "default", "patterns")
 
     def __init__(self, default: int = 100, patterns: CapacitySpec = None) -> None:
-        self.default = check_positive_int("capacity", default)
-        self.patterns: list[tuple[re.Pattern[str], int]] = []
-        items = patterns.items() if isinstance(patterns, Mapping) else (patterns or ())
-        for item in items:
-            try:
-                pattern, value = item
-            except (TypeError, ValueError):
-                raise ConfigurationError(
-                    f"channel_capacity entries must be (pattern, capacity) pairs, got {item!r}."
-                ) from None
-            self.patterns.append(
-                (
-                    compile_pattern(pattern),
-                    check_positive_int(f"channel_capacity[{pattern!r}]", value),
-                )
-            )
+        # Checked by the options' own validators (rules/options.py), the one place that
+        # knows their bounds, however the rules are built.
+        self.default: int = CAPACITY.check(default)
+        self.patterns: list[tuple[re.Pattern[str], int]] = [
+            (compile_pattern(pattern), value) for pattern, value in CHANNEL_CAPACITY.check(patterns)
+        ]
         self._cache: dict[str, int] = {}
 
     def capacity_for(self, channel: str) -> int:

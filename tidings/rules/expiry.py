@@ -1,19 +1,6 @@
-"""Expiry arithmetic on a monotonic clock, kept apart from any clock.
-
-Every deadline is ``now + seconds``; a thing is expired once ``now >= deadline``.
-"""
+"""When the periodic expiry sweeps run, on a monotonic clock, kept apart from any clock."""
 
 from __future__ import annotations
-
-
-def deadline(now: float, seconds: float) -> float:
-    """The moment ``seconds`` after ``now``."""
-    return now + seconds
-
-
-def is_expired(deadline_: float, now: float) -> bool:
-    """True once ``now`` has reached ``deadline_``."""
-    return now >= deadline_
 
 
 def sweep_due(last_sweep: float, now: float, interval: float) -> bool:

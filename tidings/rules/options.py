@@ -172,6 +172,9 @@ _CHECKS = {
 }
 
 CAPACITY = Option("capacity", "count", 100, "unread messages a channel holds", 1, 10_000_000)
+CHANNEL_CAPACITY = Option(
+    "channel_capacity", "capacities", None, "per-name capacity: {pattern: capacity}"
+)
 # Every deadline on Redis is 15 digits of milliseconds, so no duration may reach
 # centuries; a year is far more than any use needs.
 COMMON = (
@@ -185,7 +188,7 @@ COMMON = (
         365 * DAY,
     ),
     CAPACITY,
-    Option("channel_capacity", "capacities", None, "per-name capacity: {pattern: capacity}"),
+    CHANNEL_CAPACITY,
     Option(
         "max_message_size",
         "count",

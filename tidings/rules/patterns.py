@@ -6,7 +6,7 @@ import fnmatch
 import re
 from collections.abc import Iterable
 
-from ..exceptions import ConfigurationError
+from .options import check_pattern
 
 Pattern = str | re.Pattern[str]
 
@@ -17,18 +17,13 @@ def escape_glob(text: str) -> str:
 
 
 def compile_pattern(pattern: object, option: str = "channel_capacity") -> re.Pattern[str]:
-    """A glob (whole-name match) or an already compiled regex (``match``, as Channels does)."""
-    if isinstance(pattern, re.Pattern):
-        if not isinstance(pattern.pattern, str):
-            raise ConfigurationError(
-                f"{option} has a bytes regex {pattern!r}; names are str: compile a str pattern."
-            )
-        return pattern
-    if isinstance(pattern, str) and pattern:
-        return re.compile(fnmatch.translate(pattern))
-    raise ConfigurationError(
-        f"{option} keys must be glob strings or compiled regexes, got {pattern!r}."
-    )
+    """A glob (whole-name match) or an already compiled regex (``match``, as Channels does).
+
+    Checked by ``options.check_pattern``, the one validator of patterns."""
+    checked = check_pattern(pattern, option)
+    if isinstance(checked, re.Pattern):
+        return checked
+    return re.compile(fnmatch.translate(checked))
 
 
 class NameSet:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..exceptions import InvalidPosition
+
 POSITION_KEY = "tidings_position"
 
 
@@ -22,12 +24,12 @@ class Position:
 
 
 def parse_position(text: object) -> Position:
-    """Read ``"epoch:offset"``; raise ``ValueError`` saying what a position looks like."""
+    """Read ``"epoch:offset"``; raise ``InvalidPosition`` saying what one looks like."""
     if isinstance(text, str):
         epoch, sep, offset = text.rpartition(":")
         if sep and epoch and offset.isdigit():
             return Position(epoch, int(offset))
-    raise ValueError(
+    raise InvalidPosition(
         f"{text!r} is not a history position; positions look like 'a1b2c3d4:42' and come "
         f"from the {POSITION_KEY!r} key of a message."
     )

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Unpack
 
-from ..codec import Frame, with_position
-from ..exceptions import HistoryUnavailable, LayerClosed
-from ..history import Histories
-from ..hub import Hub, Statistics
-from ..report import GroupSendReport
-from ..rules import names
-from ..rules.positions import POSITION_KEY, Position
-from .base import BaseChannelLayer, LayerOptions
+from ...codec import Frame, with_position
+from ...exceptions import HistoryUnavailable, LayerClosed
+from ...hub import Hub, Statistics
+from ...report import GroupSendReport
+from ...rules import names
+from ...rules.positions import POSITION_KEY, Position
+from ..base import BaseChannelLayer, LayerOptions
+from .history import Histories
 
 
 class MemoryChannelLayer(BaseChannelLayer):
@@ -30,7 +30,6 @@ class MemoryChannelLayer(BaseChannelLayer):
         super().__init__(**options)
         self.hub = Hub(self.capacity_rules, self.expiry, self.group_expiry, self.drops)
         self.histories = Histories(self.history_size, self.history_ttl, self.hub.clock)
-        self._receive = self.hub.get  # type: ignore[method-assign]  # skip a frame per receive
 
     @classmethod
     def with_clock(
@@ -41,7 +40,6 @@ class MemoryChannelLayer(BaseChannelLayer):
         layer = cls(**options)
         layer.hub = Hub(layer.capacity_rules, layer.expiry, layer.group_expiry, layer.drops, clock)
         layer.histories = Histories(layer.history_size, layer.history_ttl, clock)
-        layer._receive = layer.hub.get  # type: ignore[method-assign]
         return layer
 
     async def _send(self, channel: str, payload: Frame) -> bool:

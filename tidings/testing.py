@@ -1,4 +1,21 @@
-"""A throwaway redis-server on a free loopback port, for benchmarks and tests."""
+"""Test helpers: a throwaway ``redis-server`` on a free loopback port.
+
+Test your app against a real Redis, not a fake one (as ``channels.testing`` ships
+Channels' test helpers)::
+
+    from tidings.testing import RedisServer
+
+    server = RedisServer().start()          # redis-server on 127.0.0.1:<free port>
+    try:
+        layer = RedisChannelLayer(hosts=[server.url])
+        ...
+    finally:
+        server.stop()
+
+Needs the ``redis-server`` (or ``valkey-server``) binary on ``PATH``; the server keeps
+nothing on disk and listens on 127.0.0.1 only. ``tidings bench`` starts its Redis with it,
+and tidings' own test suite too. Importing this module loads no benchmark code.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +25,25 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RedisServer", "ServerError", "free_port", "stop_process"]
 
 
 class ServerError(RuntimeError):
     """Raised when redis-server is missing or does not start."""
+
+
+def stop_process(process: subprocess.Popen[Any], seconds: float = 10.0) -> None:
+    """End a process you started: SIGTERM, then SIGKILL if it has not exited in ``seconds``."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def free_port() -> int:
@@ -79,6 +111,12 @@ class RedisServer:
                 time.sleep(0.05)
         raise ServerError(f"redis-server did not listen on 127.0.0.1:{self.port} in {timeout}s")
 
+    def __enter__(self) -> RedisServer:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def kill(self) -> None:
         """SIGKILL: what a crash looks like."""
         if self.process is not None and self.process.poll() is None:
@@ -86,11 +124,8 @@ class RedisServer:
             self.process.wait(5)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        """SIGTERM (SIGKILL after 5 s), then remove its working directory."""
+        if self.process is not None:
+            stop_process(self.process, 5)
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,8 +1,9 @@
 """``tidings inspect / listen / send / group-send``: look at and poke a running layer.
 
-All take ``--url`` (default: ``TIDINGS_URL``). ``inspect`` reads Redis directly: the
-processes that heartbeat (with the counters each publishes), groups and their live
-members, process inboxes and normal channels with their depths.
+All take ``--url`` (default: ``TIDINGS_URL``). ``inspect`` reads Redis directly
+(``tidings.layers.redis.introspection``): the processes that heartbeat (with the counters
+each publishes), groups and their live members, process inboxes and normal channels with
+their depths.
 """
 
 from __future__ import annotations
@@ -15,42 +16,54 @@ import sys
 import time
 from typing import Any
 
-from .bench.report import table
-from .config import layer_from_url
-from .exceptions import ConfigurationError
-from .rules import names
-from .rules.messages import check_message
+from ..config import layer_from_url
+from ..exceptions import ConfigurationError
+from ..rules import names
+from ..rules.messages import check_message
+from .tables import table
+
+URL_HELP = "layer URL, e.g. redis://127.0.0.1:6379/0?prefix=asgi (default: $TIDINGS_URL)"
 
 
 def add_parsers(sub: Any) -> None:
-    url_help = "layer URL, e.g. redis://127.0.0.1:6379/0?prefix=asgi (default: TIDINGS_URL)"
-    inspect = sub.add_parser("inspect", help="processes, groups, members, inbox depths, drops")
-    inspect.epilog = (
-        "A process is STALE when it missed three heartbeats (3 x the URL's heartbeat_interval):"
-        " it stopped or hangs, and group sends skip it."
+    """Add ``inspect``, ``listen``, ``send`` and ``group-send`` to the subcommands."""
+    inspect = sub.add_parser(
+        "inspect",
+        help="processes, groups, members, inbox depths, drops",
+        description="Show what a Redis layer holds now: processes (with their counters), "
+        "groups and live members, inboxes and channels with their depths.",
+        epilog="A process is STALE when it missed three heartbeats (3 x the URL's "
+        "heartbeat_interval): it stopped or hangs, and group sends skip it.",
     )
-    inspect.add_argument("--url", help=url_help)
+    inspect.add_argument("--url", help=URL_HELP)
     inspect.add_argument("--json", action="store_true", help="print JSON instead of tables")
     inspect.set_defaults(func=lambda a: asyncio.run(_inspect(a)))
 
-    listen = sub.add_parser("listen", help="join GROUP and print its messages as they come")
-    listen.add_argument("group")
-    listen.add_argument("--url", help=url_help)
-    listen.add_argument("--count", type=int, help="stop after this many messages")
-    listen.add_argument("--seconds", type=float, help="stop after this long")
+    listen = sub.add_parser(
+        "listen",
+        help="join GROUP and print its messages as they come",
+        description="Join GROUP with a new channel and print each message as one JSON line "
+        "until --count messages, --seconds, or Ctrl-C; leaves the group on the way out.",
+    )
+    listen.add_argument("group", help="the group to listen to")
+    listen.add_argument("--url", help=URL_HELP)
+    listen.add_argument("--count", type=int, help="stop after this many messages (default: never)")
+    listen.add_argument("--seconds", type=float, help="stop after this long (default: never)")
     listen.set_defaults(func=lambda a: asyncio.run(_listen(a)))
 
-    send = sub.add_parser("send", help="send one JSON message to CHANNEL")
-    send.add_argument("channel")
-    send.add_argument("message", help='JSON object, e.g. \'{"type": "chat.message"}\'')
-    send.add_argument("--url", help=url_help)
-    send.set_defaults(func=lambda a: asyncio.run(_send(a, group=False)))
-
-    group_send = sub.add_parser("group-send", help="send one JSON message to GROUP")
-    group_send.add_argument("group")
-    group_send.add_argument("message", help='JSON object, e.g. \'{"type": "chart.update"}\'')
-    group_send.add_argument("--url", help=url_help)
-    group_send.set_defaults(func=lambda a: asyncio.run(_send(a, group=True)))
+    for command, target, example, report in (
+        ("send", "channel", "chat.message", '{"sent": CHANNEL}'),
+        ("group-send", "group", "chart.update", "the group-send report as JSON"),
+    ):
+        parser = sub.add_parser(
+            command,
+            help=f"send one JSON message to {target.upper()}",
+            description=f"Send one message to a {target}; prints {report}.",
+        )
+        parser.add_argument(target, help=f"the {target} name")
+        parser.add_argument("message", help=f'JSON object, e.g. \'{{"type": "{example}"}}\'')
+        parser.add_argument("--url", help=URL_HELP)
+        parser.set_defaults(func=lambda a, group=target == "group": asyncio.run(_send(a, group)))
 
 
 def _layer(url: str | None) -> Any:
@@ -141,6 +154,8 @@ async def _listen(args: argparse.Namespace) -> int:
 
 async def _inspect(args: argparse.Namespace) -> int:
     layer = _layer(args.url)
+    from ..layers.redis.introspection import snapshot
+
     try:
         report = await snapshot(layer)
     finally:
@@ -191,65 +206,3 @@ async def _inspect(args: argparse.Namespace) -> int:
     print("\ninboxes and channels")
     print(table(["key", "depth"], [[q["key"], q["depth"]] for q in report["queues"]]))
     return 0
-
-
-async def snapshot(layer: Any) -> dict[str, Any]:
-    """What ``inspect`` shows, as data (also used by tests)."""
-    from .layers.redis.connection import Client, command
-
-    keys = layer.keys
-    processes: list[dict[str, Any]] = []
-    groups: list[dict[str, Any]] = []
-    queues: list[dict[str, Any]] = []
-    for index in range(len(layer.hosts)):
-
-        async def read(client: Client) -> None:
-            now_s, now_us = await client.time()
-            now = now_s * 1000 + now_us / 1000
-            for raw, score in await client.zrange(keys.alive, 0, -1, withscores=True):
-                instance = raw.decode()
-                stats = {
-                    k.decode(): v.decode()
-                    for k, v in pairs(await command(client, "HGETALL", keys.stats(instance)))
-                }
-                age = (now - score) / 1000
-                entry: dict[str, Any] = {
-                    "instance": instance,
-                    "beat_age": round(age, 1),
-                    # The same rule group_send uses to skip a process: three missed beats.
-                    "stale": age > 3 * layer.heartbeat_interval,
-                }
-                entry.update(
-                    {k: (int(v) if v.isdigit() else v) for k, v in stats.items() if k != "beat"}
-                )
-                processes.append(entry)
-            async for raw in client.scan_iter(match=keys.prefix + "group:*", count=500):
-                name = raw.decode()[len(keys.prefix + "group:") :]
-                groups.append(
-                    {
-                        "group": name,
-                        "members": len(await layer.group_channels(name)),
-                        "processes": sum(
-                            1 for m in await client.zrange(raw, 0, -1) if m.endswith(b"!")
-                        ),
-                    }
-                )
-            for kind in ("inbox", "chan"):
-                async for raw in client.scan_iter(match=f"{keys.prefix}{kind}:*", count=500):
-                    depth = await command(client, "LLEN", raw)
-                    queues.append({"key": raw.decode(), "depth": depth})
-
-        await layer.connections.run(index, read)
-    return {
-        "layer": repr(layer),
-        "processes": sorted(processes, key=lambda p: p["instance"]),
-        "groups": sorted(groups, key=lambda g: g["group"]),
-        "queues": sorted(queues, key=lambda q: -q["depth"]),
-    }
-
-
-def pairs(reply: Any) -> list[tuple[bytes, bytes]]:
-    """HGETALL as pairs, whether the client hands back a dict or a flat list."""
-    if isinstance(reply, dict):
-        return list(reply.items())
-    return list(zip(reply[::2], reply[1::2], strict=True))

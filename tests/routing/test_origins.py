@@ -1,6 +1,6 @@
 import pytest
 
-from tidings.rules.origins import origin_allowed
+from tidings.routing.origins import origin_allowed
 
 
 @pytest.mark.parametrize(

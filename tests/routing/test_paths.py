@@ -2,7 +2,8 @@ import uuid
 
 import pytest
 
-from tidings.rules.routes import compile_path
+from tidings.exceptions import ConfigurationError
+from tidings.routing.paths import compile_path
 
 
 def test_converters_convert():
@@ -24,5 +25,5 @@ def test_prefix_match_returns_the_rest():
 
 
 def test_unknown_converter_is_named():
-    with pytest.raises(ValueError, match="converter 'float'"):
+    with pytest.raises(ConfigurationError, match="converter 'float'"):
         compile_path("x/<float:f>/")

@@ -7,8 +7,8 @@ import secrets
 from collections import deque
 from collections.abc import Callable
 
-from .codec import Frame
-from .rules.positions import Position, resume_problem
+from ...codec import Frame
+from ...rules.positions import Position, resume_problem
 
 
 class GroupHistory:
