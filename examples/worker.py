@@ -3,7 +3,7 @@
 Start Redis, then one or more workers (each job runs in exactly one of them):
 
     export TIDINGS_URL=redis://127.0.0.1:6379/0
-    tidings worker worker:application thumbnails --concurrency 4   # from examples/
+    cd examples && tidings worker worker:application thumbnails emails --concurrency 4
 
 and queue jobs from any synchronous code (a view, a script, a cron job):
 
