@@ -9,10 +9,10 @@ function niceTicks(low, high, count = 5) {
   const raw = (high - low) / count;
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
-  const first = Math.floor(low / step) * step;
+  const first = Math.floor(low / step), last = Math.ceil(high / step);
   const ticks = [];
-  for (let v = first; v < high + step / 2; v += step) {
-    ticks.push(Math.abs(v) < step / 1e6 ? 0 : Number(v.toPrecision(12)));
+  for (let i = first; i <= last; i++) {
+    ticks.push(i === 0 ? 0 : Number((i * step).toPrecision(12)));
   }
   return ticks;
 }
