@@ -104,6 +104,9 @@ def test_favicon_is_served_and_linked(browser):  # noqa: F811
         status = page.evaluate("(url) => fetch(url).then((r) => r.status)", href)
         assert status == 200
         assert page.evaluate("fetch('/favicon.ico').then((r) => r.status)") == 200
+        for other in ("/chat/lobby/", "/notifications/"):  # every page of the demo
+            page.goto(demo.url + other)
+            assert page.evaluate("document.querySelector('link[rel=icon]').href") == href
     finally:
         demo.stop()
 
