@@ -2,12 +2,14 @@
 
 Start Redis, then one or more workers (each job runs in exactly one of them):
 
+    cd examples
     export TIDINGS_URL=redis://127.0.0.1:6379/0
-    tidings worker worker:application thumbnails --concurrency 4   # from examples/
+    tidings worker worker:application thumbnails emails --concurrency 4
 
-and queue jobs from any synchronous code (a view, a script, a cron job):
+and queue jobs from any synchronous code (a view, a script, a cron job), here from another
+terminal with the same TIDINGS_URL:
 
-    python examples/worker.py 10
+    python worker.py 10
 
 SIGTERM or Ctrl-C stops a worker gracefully: it finishes the jobs in hand and leaves
 the rest in Redis for the other workers.

@@ -105,3 +105,53 @@ def test_demo_with_a_bad_redis_url_names_the_flag():
     )
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "--redis" in result.stderr and "port" in result.stderr
+
+
+async def get_demo(method: str, path: str, body: bytes = b"") -> tuple[int, str, bytes]:
+    import httpx
+
+    transport = httpx.ASGITransport(app=http_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        reply = await client.request(method, path, content=body)
+    return reply.status_code, reply.headers["content-type"], reply.content
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "words"),
+    [
+        ("GET", "/ingest", 405, "POST seven numbers to /ingest"),
+        ("POST", "/", 405, "POST is not allowed on /"),
+        ("GET", "/nowhere", 404, "Nothing at /nowhere; try / or /chat/lobby/"),
+        ("GET", "/static/missing.js", 404, "Nothing at /static/missing.js"),
+        ("GET", "/static/../app.py", 404, "Nothing at"),
+    ],
+)
+async def test_every_http_error_is_json_with_a_reason(layer_url, method, path, status, words):
+    layer_url("memory://")
+    code, content_type, body = await get_demo(method, path)
+    assert (code, content_type) == (status, "application/json")
+    assert words in json.loads(body)["error"]
+
+
+async def test_a_body_over_the_limit_is_refused_with_400(layer_url):
+    layer_url("memory://")
+    code, _, body = await get_demo("POST", "/ingest", b"[" * (64 * 1024 + 1))
+    assert code == 400 and "over 65536 bytes" in json.loads(body)["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/favicon.ico", "image/svg+xml"),
+        ("/static/favicon.svg", "image/svg+xml"),
+        ("/static/linechart.js", "text/javascript; charset=utf-8"),
+        ("/static/livesocket.js", "text/javascript; charset=utf-8"),
+        ("/static/demo.css", "text/css; charset=utf-8"),
+        ("/chat/lobby/", "text/html; charset=utf-8"),
+        ("/notifications/", "text/html; charset=utf-8"),
+    ],
+)
+async def test_pages_and_static_files_are_served(layer_url, path, content_type):
+    layer_url("memory://")
+    code, got, _ = await get_demo("GET", path)
+    assert (code, got) == (200, content_type)

@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 from importlib import resources
-from typing import Any, cast
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -114,19 +114,19 @@ def _auth() -> list[Middleware]:
     ]
 
 
-def http_app() -> ASGIApp:
-    """``/notifications/``: the page, ``me``, ``login``, ``logout`` and ``send``."""
+def http_app() -> Starlette:
+    """The page, ``me``, ``login``, ``logout`` and ``send``, mounted at ``/notifications``."""
     app = Starlette(
         routes=[
-            Route("/notifications/", page),
-            Route("/notifications/me", me),
-            Route("/notifications/login", login, methods=["POST"]),
-            Route("/notifications/logout", logout, methods=["POST"]),
-            Route("/notifications/send", send, methods=["POST"]),
+            Route("/", page),
+            Route("/me", me),
+            Route("/login", login, methods=["POST"]),
+            Route("/logout", logout, methods=["POST"]),
+            Route("/send", send, methods=["POST"]),
         ],
         middleware=_auth(),
     )
-    return cast(ASGIApp, app)  # Starlette's Message type is a MutableMapping, ours a dict
+    return app
 
 
 def websocket_app() -> ASGIApp:
