@@ -101,9 +101,6 @@ def test_configuration_tables_match_the_declared_options():
 
 
 LINK = re.compile(r"\]\(([^)\s]+)\)|<img src=\"([^\"]+)\"")
-# Written on the package-layout branch (issue 14's other half) at the same time as this test;
-# remove it from here once both are merged.
-PENDING = {ROOT / "docs" / "contract.md"}
 
 
 @pytest.mark.parametrize(
@@ -116,7 +113,7 @@ def test_every_relative_link_points_at_a_file_that_exists(page: Path):
         if not target or "://" in target or target.startswith("mailto:"):
             continue
         path = (page.parent / target).resolve()
-        if not path.exists() and path not in PENDING:
+        if not path.exists():
             missing.append(target)
     assert not missing, f"{page.name} links to missing files: {missing}"
 

@@ -7,23 +7,6 @@ import os
 import secrets
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    demo = subparsers.add_parser(
-        "demo", help="the live dashboard: POST /ingest redraws every open page"
-    )
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--redis", metavar="URL", help="use RedisChannelLayer at URL")
-    demo.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    demo.add_argument(
-        "--job-workers",
-        type=int,
-        default=0,
-        help="with --redis: POST /ingest queues a job for this many `tidings worker` processes",
-    )
-    demo.set_defaults(func=run)
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
