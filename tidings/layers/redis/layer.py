@@ -121,6 +121,9 @@ class RedisChannelLayer(BaseChannelLayer):
         self.instance = secrets.token_hex(8)
         self.hub = Hub(self.capacity_rules, self.expiry, self.group_expiry, self.drops)
         self.connections = Connections(self.hosts, self.timeout)
+        # After a Sentinel failover, memberships written to the old master in the moments
+        # before the move was noticed are lost with it: announce them again.
+        self.connections.on_master_moved = lambda index: self.spawn(self.republish(index))
         self.scripts = {name: Script(name) for name in _SCRIPTS}
         self.readers = [InboxReader(self, i) for i in range(len(self.hosts))]
         self._expiry_ms = int(self.expiry * 1000)
