@@ -72,9 +72,7 @@ def layer_from_url(url: str, **overrides: Any) -> BaseChannelLayer:
     schema = SCHEMAS["memory" if scheme == "memory" else "redis"]
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     # A Sentinel URL's sentinel_* options are the host's (its sentinels' credentials).
-    host_query = "&".join(
-        f"{k}={quote(v, safe='')}" for k, v in pairs if k.startswith("sentinel_")
-    )
+    host_query = "&".join(f"{k}={quote(v, safe='')}" for k, v in pairs if k.startswith("sentinel_"))
     pairs = [(k, v) for k, v in pairs if not k.startswith("sentinel_")]
     options: dict[str, Any] = parse_query(schema, pairs, f"{cls.__name__} (in the URL)")
     options.update(overrides)

@@ -37,6 +37,7 @@ def _encode_userinfo(url: str) -> str:
 
     return encode(url)
 
+
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 _SENTINEL_DEFAULT_PORT = 26379
