@@ -119,6 +119,9 @@ async def test_traffic_follows_a_sentinel_failover(redis_sentinel: SentinelSet) 
         f"failover at {failed_over_at:.2f}s; membership_reset reports "
         f"{sum(r.membership_reset for r in reports)}"
     )
+    # Without following, both would stay on the old master until it is demoted (~11 s
+    # after the failover, beyond this test) and then lose what it held.
+    assert result["moves"] == 1 and moves == 1, "a process did not follow the new master"
     assert len(got) == len(set(got)), "a message was delivered twice"
     assert set(got) <= set(sent_ok) | set(raised), "a message arrived that was never sent"
     send_times = dict(zip(sent_ok, send_at, strict=True))
