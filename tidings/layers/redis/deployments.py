@@ -110,8 +110,23 @@ def is_deployment(item: object) -> bool:
     if isinstance(item, Mapping):
         return "master_name" in item or "sentinels" in item
     if isinstance(item, str):
-        return urlsplit(item).scheme in SENTINEL_SCHEMES + CLUSTER_SCHEMES
+        return _scheme(item) in SENTINEL_SCHEMES + CLUSTER_SCHEMES
     return False
+
+
+def _scheme(url: str) -> str:
+    """The scheme, read without parsing the rest (which may not parse: a raw password)."""
+    scheme, sep, _ = url.partition("://")
+    return scheme.lower() if sep else ""
+
+
+def _split(url: str) -> Any:
+    try:
+        return urlsplit(url)
+    except ValueError:  # e.g. an unbalanced '[' (read as an IPv6 address) after the '@'
+        raise ConfigurationError(
+            f"Cannot read {_redact(url)!r}; percent-encode special characters in passwords."
+        ) from None
 
 
 def parse_deployment(item: object) -> Deployment:
@@ -122,7 +137,7 @@ def parse_deployment(item: object) -> Deployment:
     if isinstance(item, Mapping):
         return _sentinel_from_dict(item)
     if isinstance(item, str):
-        scheme = urlsplit(item).scheme
+        scheme = _scheme(item)
         if scheme in SENTINEL_SCHEMES:
             return _sentinel_from_url(item)
         if scheme in CLUSTER_SCHEMES:
@@ -164,7 +179,7 @@ def _sentinel_from_url(url: str) -> SentinelHost:
     # the userinfo would break the URL's parsing (a password with '/', '?', '#' or '@').
     cut = url.rfind("?sentinel_")
     base, query = (url[:cut], url[cut + 1 :]) if cut >= 0 else (url, "")
-    parts = urlsplit(_encode_userinfo(base))
+    parts = _split(_encode_userinfo(base))
     if query:
         parts = parts._replace(query=query if not parts.query else parts.query + "&" + query)
     addresses = _netloc_addresses(parts.netloc, _SENTINEL_DEFAULT_PORT, url)
@@ -195,7 +210,7 @@ def _sentinel_from_url(url: str) -> SentinelHost:
 
 
 def _cluster_from_url(url: str) -> ClusterHost:
-    parts = urlsplit(_encode_userinfo(url))
+    parts = _split(_encode_userinfo(url))
     addresses = _netloc_addresses(parts.netloc, _REDIS_DEFAULT_PORT, url)
     path = [p for p in parts.path.split("/") if p]
     if path and (len(path) > 1 or _db(path[0], url) != 0):
