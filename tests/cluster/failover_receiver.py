@@ -40,7 +40,10 @@ async def main(group: str, seconds: float) -> None:
         at.append(round(time.monotonic() - started, 3))
     members = await layer.group_channels(group)
     moves = sum(w.moves for w in layer.connections._watches.values())
-    out("DONE " + json.dumps({"got": got, "at": at, "moves": moves, "members": members}))
+    handover = layer.readers[0].handover
+    result = {"got": got, "at": at, "moves": moves, "members": members}
+    result |= {"repeats": handover.repeats, "drained": handover.drained}
+    out("DONE " + json.dumps(result))
     await layer.close()
 
 

@@ -5,10 +5,10 @@ Counted: every group_send either raised ``BackendUnavailable`` or returned withi
 timeout; every message is received at most once; nothing arrives that was not sent; the
 longest gap in delivery is measured and bounded; the membership is there after.
 
-Not guaranteed, and measured instead: sends that returned in the moments between the
-receiver and the sender noticing the move went to the old master (still writable, see
-sentinel.py) and are lost with it. They must all fall in the failover window; Redis's
-``min-replicas-to-write`` closes that window on the server (docs/sentinel.md).
+Two cases: steady traffic, and a receiver stalled (SIGSTOP) across the failover, so a
+backlog sits in its inbox on both masters when it wakes up on the old one (without the
+handover in sentinel.py it was delivered twice, and sends that reached the old master
+after the receiver left it were lost).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -33,7 +34,6 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.timeout(120)]
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 0.01  # seconds between sends
 SEND_FOR = 7.0  # seconds of traffic; the failover starts after 1.5 s
-LOSS_WINDOW = 3.0  # sends lost to the old master happen only this soon after the failover
 RESUME_WITHIN = 6.0  # the longest delivery gap allowed (measured: see docs)
 
 
@@ -60,9 +60,12 @@ def expect(process: subprocess.Popen[str], tag: str) -> object:
             return json.loads(line[len(tag) + 1 :])
 
 
-async def test_traffic_follows_a_sentinel_failover(redis_sentinel: SentinelSet) -> None:
+@pytest.mark.parametrize("stall", [False, True], ids=["steady", "receiver-stalled"])
+async def test_traffic_follows_a_sentinel_failover(
+    redis_sentinel: SentinelSet, stall: bool
+) -> None:
     group = redis_sentinel
-    url = f"redis+sentinel://127.0.0.1:{group.sentinel_port}/{group.master_name}"
+    url = f"redis+sentinel://127.0.0.1:{group.sentinel_port}/{group.master_name}?capacity=5000"
     peer = receiver(url, "room")
     layer = RedisChannelLayer(
         hosts={"sentinels": group.sentinels, "master_name": group.master_name}, timeout=2
@@ -71,13 +74,19 @@ async def test_traffic_follows_a_sentinel_failover(redis_sentinel: SentinelSet) 
         await asyncio.to_thread(expect, peer, "READY")
         old_master = group.current_master_port()
         sent_ok: list[int] = []
-        send_at: list[float] = []
         raised: list[int] = []
         reports = []
         started = time.monotonic()
         failed_over_at = None
         n = 0
+        stopped = None
         while time.monotonic() - started < SEND_FOR:
+            if stall and stopped is None and time.monotonic() - started > 1.0:
+                stopped = True
+                os.kill(peer.pid, signal.SIGSTOP)
+            if stopped and time.monotonic() - started > 3.5:
+                stopped = False
+                os.kill(peer.pid, signal.SIGCONT)
             if failed_over_at is None and time.monotonic() - started > 1.5:
                 failed_over_at = time.monotonic() - started
                 _ask(group.sentinel_port, "SENTINEL", "FAILOVER", group.master_name)
@@ -89,7 +98,6 @@ async def test_traffic_follows_a_sentinel_failover(redis_sentinel: SentinelSet) 
                 raised.append(n)
             else:
                 sent_ok.append(n)
-                send_at.append(t - started)
                 reports.append(report)
             assert time.monotonic() - t < 2 + 1.5, "a send must end within its timeout"
             await asyncio.sleep(RATE)
@@ -104,6 +112,8 @@ async def test_traffic_follows_a_sentinel_failover(redis_sentinel: SentinelSet) 
         moves = sum(w.moves for w in layer.connections._watches.values())
     finally:
         await layer.close()
+        if stopped:
+            os.kill(peer.pid, signal.SIGCONT)
         if peer.poll() is None:
             peer.kill()
         peer.wait(10)
@@ -116,7 +126,8 @@ async def test_traffic_follows_a_sentinel_failover(redis_sentinel: SentinelSet) 
         f"\nsent {n}: ok {len(sent_ok)}, raised {len(raised)}; received {len(got)} "
         f"(unique {len(set(got))}); lost {len(lost)} {lost[:20]}; longest gap {longest:.2f}s; "
         f"receiver followed {result['moves']} move(s), sender {moves}; "
-        f"failover at {failed_over_at:.2f}s; membership_reset reports "
+        f"failover at {failed_over_at:.2f}s; repeats skipped {result['repeats']}, "
+        f"drained from the old master {result['drained']}; membership_reset reports "
         f"{sum(r.membership_reset for r in reports)}"
     )
     # Without following, both would stay on the old master until it is demoted (~11 s
@@ -124,10 +135,7 @@ async def test_traffic_follows_a_sentinel_failover(redis_sentinel: SentinelSet) 
     assert result["moves"] == 1 and moves == 1, "a process did not follow the new master"
     assert len(got) == len(set(got)), "a message was delivered twice"
     assert set(got) <= set(sent_ok) | set(raised), "a message arrived that was never sent"
-    send_times = dict(zip(sent_ok, send_at, strict=True))
-    assert failed_over_at is not None
-    late = [m for m in lost if not 0 <= send_times[m] - failed_over_at < LOSS_WINDOW]
-    assert not late, f"sends lost outside the failover window: {late}"
+    assert not lost, f"{len(lost)} sends returned but never arrived"
     assert longest < RESUME_WITHIN, f"delivery stopped for {longest:.2f}s"
     assert got[-1] >= sent_ok[-1] - 5, "traffic did not resume to the end"
     assert len(result["members"]) == 1, "the receiver's membership is gone after the failover"

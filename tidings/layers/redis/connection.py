@@ -122,10 +122,10 @@ class Connections:
         self.hosts = hosts
         self.timeout = timeout
         # Sentinel-managed clients follow the master (sentinel.py); on_master_moved(index)
-        # is called after a client followed a failover.
+        # is called with the old master's address after a client followed a failover.
         self._watches: weakref.WeakKeyDictionary[Client, MasterWatch]
         self._watches = weakref.WeakKeyDictionary()
-        self.on_master_moved: Callable[[int], None] | None = None
+        self.on_master_moved: Callable[[int, tuple[str, int]], None] | None = None
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Client | None]]
         self._clients = weakref.WeakKeyDictionary()
         self._deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines]
@@ -149,10 +149,10 @@ class Connections:
                 watch.poke(client)
         return client
 
-    def _moved(self, index: int) -> Callable[[], None]:
-        def moved() -> None:
+    def _moved(self, index: int) -> Callable[[tuple[str, int]], None]:
+        def moved(old: tuple[str, int]) -> None:
             if self.on_master_moved is not None:
-                self.on_master_moved(index)
+                self.on_master_moved(index, old)
 
         return moved
 
