@@ -193,7 +193,9 @@ class RedisChannelLayer(BaseChannelLayer):
         task = reader.task
         on_its_loop = task is not None and task.get_loop() is asyncio.get_running_loop()
         if reader.handover is not None and on_its_loop:
-            reader.handover.moved(old, reader.dispatch)
+            drain = reader.handover.moved(old, reader.dispatch)
+            if drain is not None:
+                self.spawn(drain)
 
     def _host_of_channel(self, channel: str) -> int:
         return shard(channel_shard_key(channel), len(self.hosts))

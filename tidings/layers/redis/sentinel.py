@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -34,7 +34,11 @@ import redis.asyncio as aioredis
 logger = logging.getLogger("tidings.redis")
 CHECK_EVERY = 0.5  # seconds between questions to the sentinels, per client
 ASK_TIMEOUT = 2.0  # a sentinel that does not answer in this long is skipped this round
-DRAIN_FOR = 3.0  # seconds a reader also drains its inbox on the old master after a move
+# How long a reader also drains its inbox on the old master after a move: the old master
+# stays writable until the sentinels demote it (measured ~11 s after SENTINEL FAILOVER),
+# and a sender that was idle may write there once more; the drain ends sooner when the
+# old master refuses (demoted: READONLY) or is gone.
+DRAIN_FOR = 15.0
 REMEMBER_FOR = 5.0  # seconds an entry's digest is kept (covers promotion → noticing it)
 REMEMBER_AT_MOST = 100_000  # digests kept at most (bounded memory at any rate)
 Address = tuple[str, int]
@@ -125,7 +129,7 @@ class Handover:
         self.until = 0.0  # repeats are skipped until then (monotonic)
         self.repeats = 0  # entries skipped because they were delivered already
         self.drained = 0  # entries taken from an old master after a move
-        self.task: asyncio.Task[None] | None = None
+        self.draining = False
 
     def fresh(self, entries: list[bytes]) -> list[bytes]:
         """``entries`` minus the ones delivered lately (only right after a move: outside
@@ -147,15 +151,16 @@ class Handover:
             kept.append(entry)
         return kept
 
-    def moved(self, old: Address, deliver: Callable[[list[bytes]], None]) -> None:
-        """The master moved away from ``old``: skip repeats for a while, and drain the
-        inbox left on ``old`` into ``deliver`` (on the running loop)."""
+    def moved(
+        self, old: Address, deliver: Callable[[list[bytes]], None]
+    ) -> Coroutine[Any, Any, None] | None:
+        """The master moved away from ``old``: skip repeats for a while; returns the
+        drain of the inbox left on ``old`` into ``deliver`` (None if one is running)."""
         self.until = time.monotonic() + DRAIN_FOR + REMEMBER_FOR
-        if self.task is not None and not self.task.done():
-            return
-        self.task = asyncio.get_running_loop().create_task(
-            self._drain(old, deliver), name="tidings-handover"
-        )
+        if self.draining:
+            return None
+        self.draining = True
+        return self._drain(old, deliver)
 
     async def _drain(self, old: Address, deliver: Callable[[list[bytes]], None]) -> None:
         client = aioredis.Redis(host=old[0], port=old[1], **self.options)
@@ -172,5 +177,6 @@ class Handover:
         except Exception as exc:  # gone, demoted (READONLY) or silent: nothing more there
             logger.info("tidings stopped draining the old master of %s: %s", self.label, exc)
         finally:
+            self.draining = False
             with contextlib.suppress(Exception):
                 await client.aclose()
