@@ -33,7 +33,7 @@ from ..cluster_servers import SentinelSet, _ask
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.timeout(120)]
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 0.01  # seconds between sends
-SEND_FOR = 7.0  # seconds of traffic; the failover starts after 1.5 s
+SEND_FOR = 5.0  # seconds of traffic; the failover starts after 1.5 s
 RESUME_WITHIN = 6.0  # the longest delivery gap allowed (measured: see docs)
 
 
