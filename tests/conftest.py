@@ -12,7 +12,7 @@ from tidings import BaseChannelLayer, MemoryChannelLayer
 
 from .servers import RedisServer, start_redis
 
-BACKENDS = ["memory", "redis"]
+BACKENDS = ["memory", "redis", "sentinel"]
 LayerFactory = Callable[..., BaseChannelLayer]
 
 
@@ -22,6 +22,20 @@ def redis_server() -> Any:
     server = start_redis()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def sentinel_deployment() -> Any:
+    """A master, a replica and a sentinel on free loopback ports, for this test session
+    (tests that fail the master over start their own: tests/cluster/conftest.py)."""
+    from .cluster_servers import ServerError, start_sentinel
+
+    try:
+        group = start_sentinel(master_name="tidings")
+    except ServerError as exc:
+        pytest.fail(str(exc))
+    yield group
+    group.stop()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -34,18 +48,23 @@ async def make_layer(backend: str, request: pytest.FixtureRequest) -> AsyncItera
     """Build layers of the current backend with config overrides; flush and close after."""
     made: list[BaseChannelLayer] = []
     server: RedisServer | None = None
+    hosts: list[Any] | None = None
     if backend == "redis":
         server = request.getfixturevalue("redis_server")
+        hosts = [server.url]
+    elif backend == "sentinel":  # channels_redis's Sentinel dict form
+        group = request.getfixturevalue("sentinel_deployment")
+        hosts = [{"sentinels": group.sentinels, "master_name": group.master_name}]
     prefix = f"t{os.getpid()}x{len(request.node.name)}{id(request) % 10_000}"
 
     def factory(**config: Any) -> BaseChannelLayer:
         layer: BaseChannelLayer
-        if server is None:
+        if hosts is None:
             layer = MemoryChannelLayer(**config)
         else:
             from tidings.layers.redis import RedisChannelLayer
 
-            config.setdefault("hosts", [server.url])
+            config.setdefault("hosts", hosts)
             config.setdefault("prefix", prefix)
             layer = RedisChannelLayer(**config)
         made.append(layer)

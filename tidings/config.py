@@ -13,7 +13,7 @@ import importlib
 import os
 import threading
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from .exceptions import ConfigurationError, MissingDependency
 from .layers.base import BaseChannelLayer
@@ -24,6 +24,8 @@ BACKENDS = {
     "memory": "tidings.layers.memory:MemoryChannelLayer",
     "redis": "tidings.layers.redis:RedisChannelLayer",
     "rediss": "tidings.layers.redis:RedisChannelLayer",
+    "redis+sentinel": "tidings.layers.redis:RedisChannelLayer",
+    "rediss+sentinel": "tidings.layers.redis:RedisChannelLayer",
 }
 _EXTRAS = {"redis": "redis", "msgpack": "tidings", "cryptography": "crypto"}
 _layers: dict[str, BaseChannelLayer] = {}
@@ -87,10 +89,14 @@ def layer_from_url(url: str, **overrides: Any) -> BaseChannelLayer:
     # the constructor then checks every value and rejects unknown options.
     schema = SCHEMAS["memory" if scheme == "memory" else "redis"]
     pairs = parse_qsl(parts.query, keep_blank_values=True)
+    # A Sentinel URL's sentinel_* options are the host's (its sentinels' credentials).
+    host_query = "&".join(f"{k}={quote(v, safe='')}" for k, v in pairs if k.startswith("sentinel_"))
+    pairs = [(k, v) for k, v in pairs if not k.startswith("sentinel_")]
     options: dict[str, Any] = parse_query(schema, pairs, f"{cls.__name__} (in the URL)")
     options.update(overrides)
     if scheme != "memory":
-        options.setdefault("hosts", [url.split("?", 1)[0]])
+        host = url.split("?", 1)[0] + (f"?{host_query}" if host_query else "")
+        options.setdefault("hosts", [host])
     return build_layer(cls, options)
 
 

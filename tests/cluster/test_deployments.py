@@ -77,7 +77,7 @@ def test_no_password_in_label_or_repr(item):
         ("redis+sentinel://h:1", "must name the master"),
         ("redis+sentinel://h:1/m/x", "not a number"),
         ("redis+sentinel://h:port/m", "not a number"),
-        ("redis+sentinel://h:1/m?timeout=3", "unknown"),
+        ("redis+sentinel://h:1/m?timeout=3", "other than sentinel_password"),
         ("redis+cluster://h:1/2", "only db 0"),
         ("redis+cluster://h:1?x=1", "options"),
         ("redis://h:1", "Expected a Sentinel dict"),

@@ -38,7 +38,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import BackendUnavailable, ConfigurationError
 from .deadlines import Deadlines
+from .deployments import SentinelHost
 from .hosts import Host
+from .sentinel import MasterWatch
 
 T = TypeVar("T")
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError)
@@ -116,9 +118,14 @@ def _quiet_exit() -> None:
 class Connections:
     """One client per (event loop, host), made on first use."""
 
-    def __init__(self, hosts: list[Host], timeout: float) -> None:
+    def __init__(self, hosts: list[Host | SentinelHost], timeout: float) -> None:
         self.hosts = hosts
         self.timeout = timeout
+        # Sentinel-managed clients follow the master (sentinel.py); on_master_moved(index)
+        # is called with the old master's address after a client followed a failover.
+        self._watches: weakref.WeakKeyDictionary[Client, MasterWatch]
+        self._watches = weakref.WeakKeyDictionary()
+        self.on_master_moved: Callable[[int, tuple[str, int]], None] | None = None
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Client | None]]
         self._clients = weakref.WeakKeyDictionary()
         self._deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines]
@@ -134,7 +141,20 @@ class Connections:
         client = clients[index]
         if client is None:
             client = clients[index] = self._make(self.hosts[index])
+            if isinstance(self.hosts[index], SentinelHost):
+                self._watches[client] = MasterWatch(self.hosts[index].label, self._moved(index))
+        if self._watches:
+            watch = self._watches.get(client)
+            if watch is not None:
+                watch.poke(client)
         return client
+
+    def _moved(self, index: int) -> Callable[[tuple[str, int]], None]:
+        def moved(old: tuple[str, int]) -> None:
+            if self.on_master_moved is not None:
+                self.on_master_moved(index, old)
+
+        return moved
 
     def _close_with(self, loop: asyncio.AbstractEventLoop) -> None:
         """Close this loop's clients (and end tidings' tasks on it) when the loop closes.
@@ -176,7 +196,7 @@ class Connections:
         for loop in list(self._clients):
             self.release_idle(loop)
 
-    def _make(self, host: Host) -> Client:
+    def _make(self, host: Host | SentinelHost) -> Client:
         options: dict[str, Any] = {
             "socket_connect_timeout": min(self.timeout, 5.0),
             "socket_keepalive": True,
@@ -185,9 +205,10 @@ class Connections:
             "health_check_interval": 5,
             "retry": Retry(NoBackoff(), 0),  # the layer retries, within its own bound
         }
-        options.update(host.options)
         try:
-            return aioredis.Redis.from_url(host.url, **options)
+            if isinstance(host, SentinelHost):
+                return host.client(**options)  # its own options override these
+            return aioredis.Redis.from_url(host.url, **(options | dict(host.options)))
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"Cannot use Redis host {host.label}: {exc}") from None
 

@@ -29,6 +29,14 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
 from ...exceptions import ConfigurationError
+from .sentinel import SentinelMaster
+
+
+def _encode_userinfo(url: str) -> str:
+    from .hosts import _encode_userinfo as encode  # hosts imports this module
+
+    return encode(url)
+
 
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
@@ -67,7 +75,7 @@ class SentinelHost:
             list(self.sentinels), sentinel_kwargs=sentinel_options
         )
         client: aioredis.Redis = sentinel.master_for(
-            self.master_name, **(defaults | dict(self.options))
+            self.master_name, redis_class=SentinelMaster, **(defaults | dict(self.options))
         )
         return client
 
@@ -102,8 +110,23 @@ def is_deployment(item: object) -> bool:
     if isinstance(item, Mapping):
         return "master_name" in item or "sentinels" in item
     if isinstance(item, str):
-        return urlsplit(item).scheme in SENTINEL_SCHEMES + CLUSTER_SCHEMES
+        return _scheme(item) in SENTINEL_SCHEMES + CLUSTER_SCHEMES
     return False
+
+
+def _scheme(url: str) -> str:
+    """The scheme, read without parsing the rest (which may not parse: a raw password)."""
+    scheme, sep, _ = url.partition("://")
+    return scheme.lower() if sep else ""
+
+
+def _split(url: str) -> Any:
+    try:
+        return urlsplit(url)
+    except ValueError:  # e.g. an unbalanced '[' (read as an IPv6 address) after the '@'
+        raise ConfigurationError(
+            f"Cannot read {_redact(url)!r}; percent-encode special characters in passwords."
+        ) from None
 
 
 def parse_deployment(item: object) -> Deployment:
@@ -114,7 +137,7 @@ def parse_deployment(item: object) -> Deployment:
     if isinstance(item, Mapping):
         return _sentinel_from_dict(item)
     if isinstance(item, str):
-        scheme = urlsplit(item).scheme
+        scheme = _scheme(item)
         if scheme in SENTINEL_SCHEMES:
             return _sentinel_from_url(item)
         if scheme in CLUSTER_SCHEMES:
@@ -133,7 +156,7 @@ def _sentinel_from_dict(item: Mapping[Any, Any]) -> SentinelHost:
     if not isinstance(master_name, str) or not master_name:
         raise ConfigurationError(
             "A Sentinel host needs 'master_name', the name the sentinels monitor "
-            f"(e.g. 'mymaster'); got {master_name!r}."
+            f"(e.g. 'mymaster'); got {_shape(master_name)}."
         )
     if isinstance(sentinels, (str, bytes)) or not isinstance(sentinels, (list, tuple)):
         raise ConfigurationError(
@@ -152,7 +175,13 @@ def _sentinel_from_dict(item: Mapping[Any, Any]) -> SentinelHost:
 
 
 def _sentinel_from_url(url: str) -> SentinelHost:
-    parts = urlsplit(url)
+    # The only query options are sentinel_*: split there, then percent-encode whatever in
+    # the userinfo would break the URL's parsing (a password with '/', '?', '#' or '@').
+    cut = url.rfind("?sentinel_")
+    base, query = (url[:cut], url[cut + 1 :]) if cut >= 0 else (url, "")
+    parts = _split(_encode_userinfo(base))
+    if query:
+        parts = parts._replace(query=query if not parts.query else parts.query + "&" + query)
     addresses = _netloc_addresses(parts.netloc, _SENTINEL_DEFAULT_PORT, url)
     path = [p for p in parts.path.split("/") if p]
     if not path or len(path) > 2:
@@ -170,9 +199,9 @@ def _sentinel_from_url(url: str) -> SentinelHost:
         elif key == "sentinel_username":
             sentinel_options["username"] = value
         else:
-            raise ConfigurationError(
-                f"Sentinel URL option {key!r} is unknown; use sentinel_password or "
-                "sentinel_username, or the dict form for other options."
+            raise ConfigurationError(  # not named: a stray '&' may split a password
+                f"Sentinel URL {_redact(url)!r} has an option other than sentinel_password "
+                "and sentinel_username; use the dict form for other options."
             )
     if parts.scheme.startswith("rediss"):
         options["ssl"] = True
@@ -181,7 +210,7 @@ def _sentinel_from_url(url: str) -> SentinelHost:
 
 
 def _cluster_from_url(url: str) -> ClusterHost:
-    parts = urlsplit(url)
+    parts = _split(_encode_userinfo(url))
     addresses = _netloc_addresses(parts.netloc, _REDIS_DEFAULT_PORT, url)
     path = [p for p in parts.path.split("/") if p]
     if path and (len(path) > 1 or _db(path[0], url) != 0):
@@ -241,7 +270,8 @@ def _address(entry: object, what: str) -> Address:
     ):
         return (entry[0], entry[1])
     raise ConfigurationError(
-        f"Each of {what!r} must be a (host, port) tuple like ('10.0.0.1', 26379); got {entry!r}."
+        f"Each of {what!r} must be a (host, port) tuple like ('10.0.0.1', 26379); "
+        f"got {_shape(entry)}."  # never the entry itself: it may hold a password
     )
 
 
@@ -251,6 +281,12 @@ def _redact(url: str) -> str:
     rest = rest.partition("?")[0]
     _, at, hosts = rest.rpartition("@")
     return f"{scheme}://***@{hosts}" if at else f"{scheme}://{rest}"
+
+
+def _shape(item: object) -> str:
+    if isinstance(item, (tuple, list)):
+        return f"a {type(item).__name__} of {len(item)} item(s)"
+    return f"a {type(item).__name__}"
 
 
 def _describe(item: object) -> str:

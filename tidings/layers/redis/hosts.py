@@ -4,6 +4,7 @@ Accepted, as in channels_redis: ``"redis://[[user]:password@]host:port/db"``,
 ``"rediss://..."`` (TLS), ``"unix:///path.sock"``, ``(host, port)`` tuples and dicts
 (``{"address": "redis://...", "password": ..., "ssl_cert_reqs": ...}`` or
 ``{"host": ..., "port": ..., ...}``); the default is ``redis://localhost:6379``.
+Sentinel dicts and ``redis+sentinel://`` URLs are parsed by ``deployments.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ...exceptions import ConfigurationError
+from .deployments import SentinelHost, is_deployment, parse_deployment
 
 DEFAULT_HOST = "redis://localhost:6379"
 _SCHEMES = ("redis", "rediss", "unix", "valkey", "valkeys")
@@ -41,7 +43,7 @@ class Host:
         return f"Host({self.label!r})"
 
 
-def parse_hosts(hosts: object) -> list[Host]:
+def parse_hosts(hosts: object) -> list[Host | SentinelHost]:
     """Turn the ``hosts`` option into ``Host`` objects; raise ``ConfigurationError`` if bad.
 
     Errors describe the bad entry by its position and shape, never by echoing it: a
@@ -57,12 +59,27 @@ def parse_hosts(hosts: object) -> list[Host]:
         raise ConfigurationError(
             f"hosts must be a list of Redis URLs, tuples or dicts; got {_shape(hosts)}."
         )
-    parsed = [_parse_one(item, f"hosts[{i}]") for i, item in enumerate(hosts)]
+    parsed = [_parse_any(item, f"hosts[{i}]") for i, item in enumerate(hosts)]
     if not parsed:
         raise ConfigurationError(
             "hosts is empty; give at least one, e.g. ['redis://localhost:6379']."
         )
     return parsed
+
+
+def _parse_any(item: object, where: str) -> Host | SentinelHost:
+    """A plain host here; a Sentinel dict or URL in ``deployments.py``."""
+    if not is_deployment(item):
+        return _parse_one(item, where)
+    host = parse_deployment(item)
+    if not isinstance(host, SentinelHost):
+        raise ConfigurationError(
+            f"{where} is a Redis Cluster; RedisChannelLayer does not support Cluster yet. "
+            "Use one Redis, several hosts (sharded), or Sentinel."
+        )
+    _check_client_keys(host.options, f"{where} (for the master)")
+    _check_client_keys(host.sentinel_options, f"{where}['sentinel_kwargs']")
+    return host
 
 
 def _parse_one(item: object, where: str) -> Host:

@@ -121,6 +121,7 @@ class RedisChannelLayer(BaseChannelLayer):
         self.instance = secrets.token_hex(8)
         self.hub = Hub(self.capacity_rules, self.expiry, self.group_expiry, self.drops)
         self.connections = Connections(self.hosts, self.timeout)
+        self.connections.on_master_moved = self._master_moved
         self.scripts = {name: Script(name) for name in _SCRIPTS}
         self.readers = [InboxReader(self, i) for i in range(len(self.hosts))]
         self._expiry_ms = int(self.expiry * 1000)
@@ -182,6 +183,19 @@ class RedisChannelLayer(BaseChannelLayer):
             client, keys, [self.instance, forget_after, secrets.token_hex(8), *fields]
         )
         return int(now), _text(epoch), int(since) > stale_after
+
+    def _master_moved(self, index: int, old: tuple[str, int]) -> None:
+        """A Sentinel failover was followed: memberships written to the old master just
+        before are lost with it (announce them again), and so is what senders left in
+        this process's inbox there (the reader, on its own loop, drains it)."""
+        self.spawn(self.republish(index))
+        reader = self.readers[index]
+        task = reader.task
+        on_its_loop = task is not None and task.get_loop() is asyncio.get_running_loop()
+        if reader.handover is not None and on_its_loop:
+            drain = reader.handover.moved(old, reader.dispatch)
+            if drain is not None:
+                self.spawn(drain)
 
     def _host_of_channel(self, channel: str) -> int:
         return shard(channel_shard_key(channel), len(self.hosts))

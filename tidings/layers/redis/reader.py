@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ...codec import with_position
 from ...rules.positions import POSITION_KEY
 from .connection import GRACE, Client, command, jittered, transient_reply
+from .deployments import SentinelHost
 from .keys import (
     ADD,
     CONTROL,
@@ -35,6 +36,7 @@ from .keys import (
     split_entry,
     split_position,
 )
+from .sentinel import Handover
 
 if TYPE_CHECKING:
     from .layer import RedisChannelLayer
@@ -71,6 +73,12 @@ class InboxReader:
         self.bad_entries = 0  # entries that could not be read, skipped
         self.beats = 0
         self._bad_logged = 0.0
+        host = layer.connections.hosts[index]  # on Sentinel: delivered once across a failover
+        self.handover = (
+            Handover(host.label, self.key, {"socket_connect_timeout": 2.0, **host.options})
+            if isinstance(host, SentinelHost)
+            else None
+        )
 
     def ensure_running(self) -> None:
         """Start the task on the running loop unless one is alive on a *running* loop.
@@ -217,6 +225,8 @@ class InboxReader:
         layer = self.layer
         hub = layer.hub
         now = self.server_now_ms()
+        if self.handover is not None:
+            entries = self.handover.fresh(entries)
         for entry in entries:
             target = "?"
             try:
