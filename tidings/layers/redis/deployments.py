@@ -278,9 +278,11 @@ def _address(entry: object, what: str) -> Address:
 def _redact(url: str) -> str:
     """The URL without userinfo or query (either may hold a password)."""
     scheme, _, rest = url.partition("://")
-    rest = rest.partition("?")[0]
+    # A raw '?' or '#' may sit inside the password, so cut at the last '@' before
+    # cutting the query off: whatever precedes an '@' is never shown.
     _, at, hosts = rest.rpartition("@")
-    return f"{scheme}://***@{hosts}" if at else f"{scheme}://{rest}"
+    shown = (hosts if at else rest).partition("?")[0].partition("#")[0]
+    return f"{scheme}://***@{shown}" if at else f"{scheme}://{shown}"
 
 
 def _shape(item: object) -> str:
