@@ -20,6 +20,7 @@ from .config import layer_from_url
 from .exceptions import ConfigurationError
 from .rules import names
 from .rules.messages import check_message
+from .statistics import PUBLISHED
 
 
 def add_parsers(sub: Any) -> None:
@@ -152,18 +153,7 @@ async def _inspect(args: argparse.Namespace) -> int:
     print("\nprocesses")
     print(
         table(
-            [
-                "instance",
-                "state",
-                "host",
-                "pid",
-                "last beat s",
-                "sent",
-                "dropped",
-                "expired",
-                "queued",
-                "reconnects",
-            ],
+            ["instance", "state", "host", "pid", "last beat s", *PUBLISHED],
             [
                 [
                     p["instance"],
@@ -171,11 +161,7 @@ async def _inspect(args: argparse.Namespace) -> int:
                     p.get("host", "-"),
                     p.get("pid", "-"),
                     p["beat_age"],
-                    p.get("sent", "-"),
-                    p.get("dropped", "-"),
-                    p.get("expired", "-"),
-                    p.get("queued", "-"),
-                    p.get("reconnects", "-"),
+                    *(p.get(name, "-") for name in PUBLISHED),  # what heartbeats publish
                 ]
                 for p in report["processes"]
             ],
@@ -188,7 +174,7 @@ async def _inspect(args: argparse.Namespace) -> int:
             [[g["group"], g["members"], g["processes"]] for g in report["groups"]],
         )
     )
-    print("\ninboxes and channels")
+    print("\nprocess mailboxes and normal channels")
     print(table(["key", "depth"], [[q["key"], q["depth"]] for q in report["queues"]]))
     return 0
 
@@ -234,7 +220,7 @@ async def snapshot(layer: Any) -> dict[str, Any]:
                         ),
                     }
                 )
-            for kind in ("inbox", "chan"):
+            for kind in ("mailbox", "chan"):
                 async for raw in client.scan_iter(match=f"{keys.prefix}{kind}:*", count=500):
                     depth = await command(client, "LLEN", raw)
                     queues.append({"key": raw.decode(), "depth": depth})

@@ -8,6 +8,10 @@ Every call runs under a hard deadline (``timeout``): while Redis is unreachable,
 BUSY, LOADING) it is retried with backoff, then ``BackendUnavailable`` names the host and the
 reason (never its password). A command cut off by the deadline leaves its connection in an
 unknown state, so redis-py disconnects it (never reused).
+
+One-command calls (every script: send, group_send, group_add, heartbeats...) go through one
+``AutoPipeline`` per client: calls made concurrently on a loop share a round trip, a lone
+call is sent at once. Blocking reads (BLMPOP, BLPOP) and transactions use the client itself.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import atexit
 import contextlib
 import hashlib
 import random
+import sys
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
@@ -37,10 +42,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import BackendUnavailable, ConfigurationError
+from .autopipeline import AutoPipeline
 from .deadlines import Deadlines
 from .hosts import Host
 
 T = TypeVar("T")
+_WAIT_FOR_LOSES_CANCELS = sys.version_info < (3, 12)
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError)
 Client = aioredis.Redis
 # Error replies a healthy deployment passes through (memory full, a replica after a
@@ -87,12 +94,19 @@ class Script:
         self.source = resources.files(__package__).joinpath(f"scripts/{name}.lua").read_text()
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
 
-    async def __call__(self, client: Client, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def __call__(
+        self, via: Client | AutoPipeline, keys: Sequence[str], args: Sequence[Any]
+    ) -> Any:
+        """Run on ``via``: a client (one round trip) or an auto-pipeline (shared trips)."""
+        if isinstance(via, AutoPipeline):
+            send: Callable[..., Awaitable[Any]] = via.call
+        else:
+            send = via.execute_command
         try:
-            return await command(client, "EVALSHA", self.sha, len(keys), *keys, *args)
+            return await send("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            await command(client, "SCRIPT", "LOAD", self.source)
-            return await command(client, "EVALSHA", self.sha, len(keys), *keys, *args)
+            await send("SCRIPT", "LOAD", self.source)
+            return await send("EVALSHA", self.sha, len(keys), *keys, *args)
 
 
 async def command(client: Client, *args: Any) -> Any:
@@ -123,6 +137,17 @@ class Connections:
         self._clients = weakref.WeakKeyDictionary()
         self._deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines]
         self._deadlines = weakref.WeakKeyDictionary()
+        self._pipelines: weakref.WeakKeyDictionary[Client, AutoPipeline]
+        self._pipelines = weakref.WeakKeyDictionary()
+        if _WAIT_FOR_LOSES_CANCELS:
+            # A socket_timeout makes redis-py read and write through asyncio.wait_for, which
+            # on Python < 3.12 can lose a cancellation (CPython gh-86296): the cancelled
+            # task then never ends. It is kept away from redis-py and folded into the
+            # layer's own deadline (every call is bounded by it anyway).
+            for host in hosts:
+                wanted = host.options.get("socket_timeout")
+                if isinstance(wanted, int | float) and not isinstance(wanted, bool) and wanted > 0:
+                    self.timeout = min(self.timeout, float(wanted))
         _LIVE.add(self)
 
     def client(self, index: int) -> Client:
@@ -170,7 +195,7 @@ class Connections:
                 loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
             for client in clients:
                 if client is not None:
-                    loop.run_until_complete(client.aclose())
+                    loop.run_until_complete(self._close_client(client))
 
     def release_all_idle(self) -> None:
         for loop in list(self._clients):
@@ -186,10 +211,35 @@ class Connections:
             "retry": Retry(NoBackoff(), 0),  # the layer retries, within its own bound
         }
         options.update(host.options)
+        if _WAIT_FOR_LOSES_CANCELS:
+            options.pop("socket_timeout", None)  # see __init__
         try:
             return aioredis.Redis.from_url(host.url, **options)
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"Cannot use Redis host {host.label}: {exc}") from None
+
+    def pipeline(self, client: Client) -> AutoPipeline:
+        """The auto-pipeline of ``client`` (made on first use; same loop as the client).
+
+        A round trip has a deadline of its own (``timeout``): a trip on a connection that
+        went silent is cut off, which fails its calls with a connection error (each caller
+        retries within its own deadline) instead of holding every later call behind it."""
+        pipeline = self._pipelines.get(client)
+        if pipeline is None:
+            pipeline = self._pipelines[client] = AutoPipeline(
+                client, trip_deadline=(self.deadlines(), self.timeout)
+            )
+        return pipeline
+
+    async def script(
+        self, index: int, script: Script, keys: Sequence[str], args: Sequence[Any]
+    ) -> Any:
+        """Run ``script`` on host ``index`` through its auto-pipeline, within ``timeout``."""
+
+        async def call(client: Client) -> Any:
+            return await script(self.pipeline(client), keys, args)
+
+        return await self.run(index, call)
 
     def deadlines(self) -> Deadlines:
         """The running loop's deadlines."""
@@ -244,7 +294,7 @@ class Connections:
         """Close the running loop's clients (before that loop stops)."""
         for client in self._clients.pop(asyncio.get_running_loop(), None) or ():
             if client is not None:
-                await client.aclose()
+                await self._close_client(client)
 
     async def close(self) -> None:
         """Close this loop's clients and forget every other loop's."""
@@ -258,4 +308,10 @@ class Connections:
                 self._clients.pop(other, None)
         for client in mine or ():
             if client is not None:
-                await client.aclose()
+                await self._close_client(client)
+
+    async def _close_client(self, client: Client) -> None:
+        pipeline = self._pipelines.pop(client, None)
+        if pipeline is not None:
+            await pipeline.aclose()
+        await client.aclose()

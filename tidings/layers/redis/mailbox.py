@@ -1,10 +1,11 @@
-"""The inbox reader: one task per host drains this process's inbox into the local hub.
+"""This process's mailbox on one host: one reader task drains it into the local hub.
 
-It pops up to ``BATCH`` entries per round trip (``BLMPOP``), drops expired ones, hands
-direct messages to their channel's inbox, fans group messages out to this process's
-members through the shared ``Hub``, and applies control messages (memberships changed
-by other processes, flush). It also beats the heart that tells other processes this one
-is alive. When Redis goes away it retries with backoff and resumes by itself.
+``MailboxReader`` owns, per host: the drain loop (``BLMPOP`` of up to ``BATCH`` entries
+per round trip), the heartbeat that tells other processes this one is alive, the Redis
+clock offset, the data epoch (did Redis lose its data?) and the outage/reconnect
+bookkeeping. It parses each entry once (``entry.parse``), decodes each payload once
+(``decode``) and hands direct messages to their channel's inbox and group messages to
+``hub.fan_out`` for all local members; control entries go to ``Memberships.apply``.
 
 Nothing makes it deaf or kills it: every round trip has a deadline (its block time plus
 ``GRACE``), so a connection that went silent is dropped and replaced within seconds; error
@@ -18,30 +19,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from ...codec import with_position
+from ...codec import Frame, with_position
+from ...hub import Hub
 from ...rules.positions import POSITION_KEY
-from .connection import GRACE, Client, command, jittered, transient_reply
-from .keys import (
-    ADD,
-    CONTROL,
-    DIRECT,
-    DISCARD,
-    FLUSH,
-    GROUP,
-    open_envelope,
-    split_entry,
-    split_position,
-)
-
-if TYPE_CHECKING:
-    from .layer import RedisChannelLayer
+from ...statistics import Statistics
+from . import entry
+from .connection import GRACE, Client, Connections, Script, command, jittered, transient_reply
+from .keys import Keys
+from .membership import Memberships
 
 logger = logging.getLogger("tidings.redis")
 BATCH = 512
 RECONCILE_EVERY = 6  # heartbeats between re-assertions of this process's memberships
+_NEVER = "never looked"  # an epoch no Redis ever returns
+
+
+def stale_after_ms(heartbeat_interval: float) -> int:
+    """A process that has not beaten for this long is *gone*: not pushed to."""
+    return int(heartbeat_interval * 3000)
+
+
+def dead_after_ms(heartbeat_interval: float) -> int:
+    """A process that has not beaten for this long is known dead: its memberships are
+    removed (it announces them again if it ever comes back). group_send.lua applies the
+    same factor."""
+    return stale_after_ms(heartbeat_interval) * 10
 
 
 def _reason(exc: BaseException) -> str:
@@ -54,23 +63,47 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class InboxReader:
-    """Keeps one task draining ``P:inbox:<instance>`` on one host."""
+class MailboxReader:
+    """Keeps one task draining ``P:mailbox:<instance>`` on one host."""
 
-    def __init__(self, layer: RedisChannelLayer, index: int) -> None:
-        self.layer = layer
+    def __init__(
+        self,
+        index: int,
+        connections: Connections,
+        keys: Keys,
+        instance: str,
+        hub: Hub,
+        memberships: Memberships,
+        decode: Callable[[bytes], Frame],
+        snapshot: Callable[[], Statistics],
+        spawn: Callable[[Coroutine[Any, Any, Any]], Any],
+        heartbeat_interval: float,
+    ) -> None:
         self.index = index
-        self.key = layer.keys.inbox(layer.instance)
+        self.connections = connections
+        self.keys = keys
+        self.instance = instance
+        self.hub = hub
+        self.counters = hub.counters
+        self.memberships = memberships
+        self.decode = decode
+        self.snapshot = snapshot
+        self.spawn = spawn
+        self.heartbeat_interval = heartbeat_interval
+        self.label = connections.hosts[index].label
+        self.key = keys.mailbox(instance)
+        self.heartbeat = Script("heartbeat")
         self.task: asyncio.Task[None] | None = None
         self.stopped = False
         self.offset_ms = 0.0  # Redis clock minus ours, refreshed by every heartbeat
-        self.epoch: str | None = None  # the data epoch last seen on this host
+        self.epoch: str | None = None  # the data epoch the last heartbeat saw on this host
         self.epoch_since = 0.0  # when this process first saw that epoch (monotonic)
-        self.reconnects = 0  # outages this reader came back from
-        self.errors = 0  # failed round trips (timeouts, lost connections, error replies)
-        self.bad_entries = 0  # entries that could not be read, skipped
+        self.bad_entries = 0  # skipped unreadable entries, for the log line (counted as dropped)
         self.beats = 0
         self._bad_logged = 0.0
+        # The data epoch the last group_send saw on this host, and when it changed.
+        self._sent_epoch: str | None = _NEVER
+        self._sent_epoch_changed = -1e9
 
     def ensure_running(self) -> None:
         """Start the task on the running loop unless one is alive on a *running* loop.
@@ -93,7 +126,7 @@ class InboxReader:
         receivers still wait on another live loop, restart the reader there."""
         if self.stopped or self.task is not task:
             return
-        loop = self.layer.hub.waiting_loop()
+        loop = self.hub.waiting_loop()
         if loop is not None:
             # If that loop closed meanwhile, the next receive restarts the reader.
             with contextlib.suppress(RuntimeError):
@@ -120,44 +153,75 @@ class InboxReader:
         return time.time() * 1000 + self.offset_ms
 
     async def beat(self, client: Client) -> None:
-        """Heartbeat; if Redis lost its data since the last one, or took this process
-        for gone, announce memberships again. Every few beats, re-assert them anyway so
-        any divergence between Redis and this process heals."""
-        server_ms, epoch, gone = await self.layer.heartbeat(client)
+        """Heartbeat: mark this process alive on this host, publish its statistics, learn
+        the Redis clock and data epoch. If Redis lost its data since the last beat, or
+        took this process for gone, announce memberships again; every few beats,
+        re-assert them anyway so any divergence between Redis and this process heals."""
+        stale_after = stale_after_ms(self.heartbeat_interval)
+        keys = [self.keys.alive, self.keys.epoch, self.keys.stats(self.instance)]
+        fields: list[Any] = []
+        for name, value in self.snapshot().published().items():
+            fields += [name, value]
+        fields += ["pid", os.getpid(), "host", socket.gethostname()]
+        args = [self.instance, max(stale_after * 20, 600_000), secrets.token_hex(8), *fields]
+        server_ms, raw_epoch, since = await self.heartbeat(
+            self.connections.pipeline(client), keys, args
+        )
+        gone = int(since) > stale_after
+        epoch = _text(raw_epoch)
         self.offset_ms = float(server_ms) - time.time() * 1000
         previous, self.epoch = self.epoch, epoch
         self.beats += 1
         if previous != epoch:
             self.epoch_since = time.monotonic()
-        label = self.layer.connections.hosts[self.index].label
         if previous is not None and previous != epoch:
             logger.warning(
                 "tidings found Redis at %s emptied (restarted or flushed from outside); "
                 "announcing this process's group memberships again",
-                label,
+                self.label,
             )
-            self.layer.spawn(self.layer.republish(self.index))
+            self.spawn(self.memberships.republish(self.index))
         elif previous is not None and gone:
             logger.warning(
                 "tidings was taken for gone by Redis at %s (no heartbeat for too long); "
                 "announcing this process's group memberships again",
-                label,
+                self.label,
             )
-            self.layer.spawn(self.layer.republish(self.index))
+            self.spawn(self.memberships.republish(self.index))
         elif self.beats % RECONCILE_EVERY == 0:
-            self.layer.spawn(self.layer.republish(self.index, beat=False))
+            self.spawn(self.memberships.republish(self.index, beat=False))
+
+    def membership_reset(self, epoch: str | None) -> bool:
+        """Given the data epoch a group_send just saw: whether Redis lost its data
+        (restart without persistence, FLUSHALL) so recently that member processes may not
+        have announced themselves again: until every one has beaten once more, a
+        group_send can miss members without knowing it."""
+        now = time.monotonic()
+        seen = self._sent_epoch
+        window = 2 * self.heartbeat_interval
+        if epoch != seen:
+            self._sent_epoch = epoch
+            if seen != _NEVER:
+                self._sent_epoch_changed = now
+                logger.warning(
+                    "tidings found Redis at %s emptied (restarted or flushed from outside): "
+                    "group sends may miss members until every process has announced itself "
+                    "again (within %.3gs); their reports say membership_reset=True",
+                    self.label,
+                    window,
+                )
+        return epoch is None or now - self._sent_epoch_changed < window
 
     async def _run(self) -> None:
-        layer = self.layer
         me = asyncio.current_task()
-        interval = layer.heartbeat_interval
+        interval = self.heartbeat_interval
         block = min(1.0, interval)
         next_beat = 0.0
         down_since: float | None = None
         down_reason = ""
         delay = 0.05
-        label = layer.connections.hosts[self.index].label
-        deadlines = layer.connections.deadlines()
+        label = self.label
+        deadlines = self.connections.deadlines()
         while self.task is me:
             # redis-py can swallow a cancellation that lands while it connects; a
             # cancelled reader must still end (asyncio.run waits for it).
@@ -168,7 +232,7 @@ class InboxReader:
             token = deadlines.add(me, block + GRACE)
             failure: Exception | None = None
             try:
-                client = layer.connections.client(self.index)
+                client = self.connections.client(self.index)
                 if time.monotonic() >= next_beat:
                     await self.beat(client)
                     next_beat = time.monotonic() + interval
@@ -184,7 +248,7 @@ class InboxReader:
             finally:
                 deadlines.remove(token)
             if failure is not None:
-                self.errors += 1
+                self.counters.add("backend_errors")
                 reason = _reason(failure)
                 kind = reason.split(":", 1)[0]
                 if down_since is None or kind != down_reason:
@@ -199,7 +263,7 @@ class InboxReader:
                 delay = min(delay * 2, 2.0)
                 continue
             if down_since is not None:
-                self.reconnects += 1
+                self.counters.add("reconnects")
                 logger.warning(
                     "tidings is back on Redis at %s after %.1fs",
                     label,
@@ -212,42 +276,42 @@ class InboxReader:
                 self.dispatch(reply[1])
 
     def dispatch(self, entries: list[bytes]) -> None:
-        """Deliver a batch of inbox entries into the local hub; one bad entry is counted,
+        """Deliver a batch of mailbox entries into the local hub; one bad entry is counted,
         logged and skipped, never the rest of the batch."""
-        layer = self.layer
-        hub = layer.hub
+        hub = self.hub
         now = self.server_now_ms()
-        for entry in entries:
+        expired = 0
+        for raw in entries:
             target = "?"
             try:
-                deadline, rest = split_entry(entry)
+                deadline, position, kind, target, payload = entry.parse(raw)
                 if deadline <= now:
-                    hub.expired_in_transit += 1
+                    expired += 1
                     continue
-                position, rest = split_position(rest)
-                kind, target, payload = open_envelope(rest)
                 ttl = (deadline - now) / 1000
-                if kind == DIRECT:
-                    if not hub.put(target, layer.unwire(payload), ttl):
-                        hub.dropped += 1
-                        layer.drops.record(f"channel {target!r}", 1)
-                elif kind == GROUP:
-                    frame = layer.unwire(payload)
-                    if position is not None:  # stamped once for every member here
+                if kind == entry.GROUP:
+                    frame = self.decode(payload)  # once, for every local member
+                    if position is not None:
                         frame = with_position(frame, POSITION_KEY, position)
                     hub.fan_out(target, frame, ttl)
-                elif kind == CONTROL:
-                    self._control(target, payload)
+                elif kind == entry.DIRECT:
+                    if not hub.put(target, self.decode(payload), ttl):
+                        self.counters.add("dropped")
+                        hub.drops.record(f"channel {target!r}", 1)
+                elif kind == entry.CONTROL:
+                    self.memberships.apply(target, payload)
                 else:
-                    raise ValueError(f"unknown entry kind {kind!r}")
+                    raise ValueError(f"a {kind!r} entry does not belong in a mailbox")
             except Exception as exc:
                 self.skip_bad(target, exc)
+        if expired:
+            self.counters.add("expired_in_transit", expired)
 
     def skip_bad(self, target: str, exc: Exception) -> None:
         """Count an entry that cannot be read; log it (at most once a second, with how
         many were skipped meanwhile)."""
         self.bad_entries += 1
-        self.layer.hub.dropped += 1
+        self.counters.add("dropped")
         now = time.monotonic()
         if now - self._bad_logged >= 1.0:
             self._bad_logged = now
@@ -260,16 +324,6 @@ class InboxReader:
                 self.bad_entries,
             )
 
-    def _control(self, action: str, payload: Any) -> None:
-        layer = self.layer
-        if action == FLUSH:
-            layer.hub.flush()
-            return
-        group, channel = payload
-        if action == ADD:
-            layer.hub.group_add(group, channel)
-        elif action == DISCARD:
-            layer.hub.group_discard(group, channel)
-        else:
-            raise ValueError(f"unknown control action {action!r}")
-        layer.spawn(layer.publish_membership(group))
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
