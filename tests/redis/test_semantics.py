@@ -37,3 +37,30 @@ async def test_a_gone_process_inbox_fills_then_send_raises_channel_full(redis_se
     await gone.flush()
     await gone.close()
     await sender.close()
+
+
+async def test_close_returns_with_every_job_popped_by_cancelled_receives_put_back(redis_server):
+    """Several receives of one normal channel, cancelled while their pops wait in Redis;
+    jobs then arrive and close() follows at once: when close() returns, every job is
+    either received or back in Redis (none held by a pop that nobody will put back)."""
+    prefix = "closeputback"
+    producer = RedisChannelLayer(hosts=[redis_server.url], prefix=prefix)
+    sent = 0
+    try:
+        for _ in range(5):
+            consumer = RedisChannelLayer(hosts=[redis_server.url], prefix=prefix)
+            receives = [asyncio.ensure_future(consumer.receive("jobs")) for _ in range(4)]
+            await asyncio.sleep(0.05)  # their BLPOPs are waiting in Redis
+            for task in receives:
+                task.cancel()
+            await asyncio.gather(*receives, return_exceptions=True)
+            for _ in range(8):
+                await producer.send("jobs", {"type": "job", "n": sent})
+                sent += 1
+            await consumer.close()
+            client = producer.connections.client(0)
+            queued = await client.llen(producer.keys.channel("jobs"))
+            assert queued == sent, f"{sent - queued} job(s) popped and not put back by close()"
+    finally:
+        await producer.flush()
+        await producer.close()

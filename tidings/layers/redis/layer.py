@@ -31,6 +31,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Coroutine, Sequence
 from typing import Any, Unpack
 
@@ -129,7 +130,7 @@ class RedisChannelLayer(BaseChannelLayer):
         self.memberships.hearts = self.readers
         self._multi = len(self.hosts) > 1
         self._gone_warned: dict[str, float] = {}
-        self._orphans: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Task[Any]] = {}
+        self._orphans: dict[tuple[asyncio.AbstractEventLoop, str], deque[asyncio.Task[Any]]] = {}
 
     # -- wire form -------------------------------------------------------------------
 
@@ -217,7 +218,8 @@ class RedisChannelLayer(BaseChannelLayer):
             return await command(client, "BLPOP", key, 1)
 
         while True:
-            popping = self._orphans.pop(slot, None)
+            orphans = self._orphans.get(slot)
+            popping = orphans.popleft() if orphans else None
             if popping is None:
                 popping = loop.create_task(
                     self.connections.run(index, pop, extra=1 + GRACE), name="tidings-pop"
@@ -225,7 +227,9 @@ class RedisChannelLayer(BaseChannelLayer):
             try:
                 reply = await asyncio.shield(popping)
             except asyncio.CancelledError:
-                self._orphans[slot] = popping
+                # Several receives of one channel may be cancelled together: each pop is
+                # kept, taken over by a later receive or put back, never dropped.
+                self._orphans.setdefault(slot, deque()).append(popping)
                 self.background.awaited.add(popping)
                 popping.add_done_callback(lambda done: self._put_back(done, slot, index))
                 raise
@@ -252,9 +256,12 @@ class RedisChannelLayer(BaseChannelLayer):
         index: int,
     ) -> None:
         self.background.awaited.discard(done)
-        if self._orphans.get(slot) is not done:
-            return  # a later receive took it over (or it was put back already)
-        del self._orphans[slot]
+        orphans = self._orphans.get(slot)
+        if not orphans or done not in orphans:
+            return  # a later receive took it over (it gets the entry)
+        orphans.remove(done)
+        if not orphans:
+            del self._orphans[slot]
         if done.cancelled() or done.exception() is not None or not done.result():
             return
         popped = done.result()[1]
