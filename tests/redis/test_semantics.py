@@ -45,22 +45,21 @@ async def test_close_returns_with_every_job_popped_by_cancelled_receives_put_bac
     either received or back in Redis (none held by a pop that nobody will put back)."""
     prefix = "closeputback"
     producer = RedisChannelLayer(hosts=[redis_server.url], prefix=prefix)
-    sent = 0
     try:
-        for _ in range(5):
+        for round_ in range(5):
+            channel = f"jobs{round_}"  # empty: the receives' pops wait in Redis
             consumer = RedisChannelLayer(hosts=[redis_server.url], prefix=prefix)
-            receives = [asyncio.ensure_future(consumer.receive("jobs")) for _ in range(4)]
-            await asyncio.sleep(0.05)  # their BLPOPs are waiting in Redis
+            receives = [asyncio.ensure_future(consumer.receive(channel)) for _ in range(4)]
+            await asyncio.sleep(0.05)
             for task in receives:
                 task.cancel()
             await asyncio.gather(*receives, return_exceptions=True)
-            for _ in range(8):
-                await producer.send("jobs", {"type": "job", "n": sent})
-                sent += 1
+            for n in range(8):
+                await producer.send(channel, {"type": "job", "n": n})
             await consumer.close()
             client = producer.connections.client(0)
-            queued = await client.llen(producer.keys.channel("jobs"))
-            assert queued == sent, f"{sent - queued} job(s) popped and not put back by close()"
+            queued = await client.llen(producer.keys.channel(channel))
+            assert queued == 8, f"{8 - queued} job(s) popped and not put back by close()"
     finally:
         await producer.flush()
         await producer.close()
