@@ -133,6 +133,7 @@ class Connections:
     def __init__(self, hosts: list[Host], timeout: float) -> None:
         self.hosts = hosts
         self.timeout = timeout
+        self._labels = [host.label for host in hosts]  # parsed once, not per call
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Client | None]]
         self._clients = weakref.WeakKeyDictionary()
         self._deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines]
@@ -253,7 +254,7 @@ class Connections:
         """Run ``op`` on host ``index``; transient failures are retried, and the whole call
         (retries included) ends within ``timeout`` (+ ``extra``, a blocking command's own
         wait) with ``BackendUnavailable``."""
-        label = self.hosts[index].label
+        label = self._labels[index]
         limit = self.timeout + extra
         problem = "it did not answer"
         delay = 0.05

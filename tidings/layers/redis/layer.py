@@ -129,6 +129,19 @@ class RedisChannelLayer(BaseChannelLayer):
         ]
         self.memberships.hearts = self.readers
         self._multi = len(self.hosts) > 1
+        # group_send's arguments that never change, as bytes: redis-py encodes every
+        # argument of every call, and these are most of them.
+        self._group_send_args = [
+            str(v).encode()
+            for v in (
+                self._expiry_ms,
+                self.inbox_capacity,
+                self.keys.prefix,
+                self.stale_after_ms,
+                self.capacity,
+                self.memberships.member,
+            )
+        ]
         self._gone_warned: dict[str, float] = {}
         self._orphans: dict[tuple[asyncio.AbstractEventLoop, str], deque[asyncio.Task[Any]]] = {}
 
@@ -320,12 +333,7 @@ class RedisChannelLayer(BaseChannelLayer):
         args: list[Any] = [
             entry.header(entry.GROUP, group),
             self.wire(payload),  # encoded once, sent once
-            self._expiry_ms,
-            self.inbox_capacity,
-            self.keys.prefix,
-            self.stale_after_ms,
-            self.capacity,
-            self.memberships.member,
+            *self._group_send_args,
         ]
         if group in self.history_groups:
             keys += self.keys.history(group)
