@@ -69,6 +69,8 @@ class AutoPipeline:
         self._sender: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._in_flight = False
+        self._aborting = False
 
     async def call(self, *args: Any) -> Any:
         """Run one command (``"EVALSHA", sha, 1, key, ...``) and return its reply.
@@ -131,11 +133,12 @@ class AutoPipeline:
         if self.trip_deadline is not None:
             deadlines, seconds = self.trip_deadline
             token = deadlines.add(asyncio.current_task(), seconds)
+        self._in_flight = True
         try:  # execute() returns the connection to the pool, whatever happens
             replies = await pipe.execute(raise_on_error=False)
         except asyncio.CancelledError:
             task = asyncio.current_task()
-            fired = deadlines is not None and deadlines.fired(token)
+            fired = self._aborting or (deadlines is not None and deadlines.fired(token))
             if not fired or task is None or task.uncancel() > 0:
                 raise
             # Cut off by its deadline (a silent connection; redis-py disconnected it): the
@@ -148,6 +151,7 @@ class AutoPipeline:
             _fail(batch, exc)
             return
         finally:
+            self._in_flight = self._aborting = False
             if deadlines is not None:
                 deadlines.remove(token)
         for (_, future), reply in zip(batch, replies, strict=True):
@@ -157,6 +161,15 @@ class AutoPipeline:
                 future.set_exception(reply)
             else:
                 future.set_result(reply)
+
+    def abort_trip(self) -> None:
+        """Cut off the round trip in flight, if any, as its deadline would: a caller
+        whose own deadline fired has seen the connection go silent, and the calls queued
+        behind that trip must not wait for the trip's deadline too."""
+        sender = self._sender
+        if self._in_flight and not self._aborting and sender is not None and not sender.done():
+            self._aborting = True
+            sender.cancel()
 
     async def aclose(self) -> None:
         """Fail queued calls and stop the sender; later calls raise ``ConnectionError``."""

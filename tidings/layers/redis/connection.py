@@ -28,6 +28,7 @@ from importlib import resources
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
@@ -95,11 +96,18 @@ class Script:
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
 
     async def __call__(
-        self, via: Client | AutoPipeline, keys: Sequence[str], args: Sequence[Any]
+        self, via: Client | AutoPipeline | Connection, keys: Sequence[str], args: Sequence[Any]
     ) -> Any:
-        """Run on ``via``: a client (one round trip) or an auto-pipeline (shared trips)."""
+        """Run on ``via``: a client (one round trip), an auto-pipeline (shared trips) or
+        a connection of one's own (the mailbox reader's)."""
         if isinstance(via, AutoPipeline):
             send: Callable[..., Awaitable[Any]] = via.call
+        elif isinstance(via, Connection):
+
+            async def send(*command: Any) -> Any:
+                await via.send_command(*command)
+                return await via.read_response()
+
         else:
             send = via.execute_command
         try:
@@ -242,6 +250,15 @@ class Connections:
 
         return await self.run(index, call)
 
+    def abort_trips(self, index: int) -> None:
+        """Cut off the running loop's round trip in flight to host ``index`` (a caller's
+        deadline fired: the connection is silent or Redis stalled)."""
+        clients = self._clients.get(asyncio.get_running_loop())
+        client = clients[index] if clients else None
+        pipeline = self._pipelines.get(client) if client is not None else None
+        if pipeline is not None:
+            pipeline.abort_trip()
+
     def deadlines(self) -> Deadlines:
         """The running loop's deadlines."""
         loop = asyncio.get_running_loop()
@@ -284,6 +301,7 @@ class Connections:
         except asyncio.CancelledError:
             if not deadlines.fired(token) or task is None or task.uncancel() > 0:
                 raise  # cancelled by its caller, not (only) by its deadline
+            self.abort_trips(index)
             raise BackendUnavailable(
                 f"Redis at {label} failed for {limit:g}s: {problem}. Check that it is "
                 "running and that hosts is right, or raise timeout."

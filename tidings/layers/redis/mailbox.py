@@ -26,12 +26,15 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from redis.asyncio.connection import Connection
+
 from ...codec import Frame, with_position
 from ...hub import Hub
 from ...rules.positions import POSITION_KEY
 from ...statistics import Statistics
 from . import entry
-from .connection import GRACE, Client, Connections, Script, command, jittered, transient_reply
+from .autopipeline import AutoPipeline
+from .connection import GRACE, Client, Connections, Script, jittered, transient_reply
 from .keys import Keys
 from .membership import Memberships
 
@@ -153,6 +156,10 @@ class MailboxReader:
         return time.time() * 1000 + self.offset_ms
 
     async def beat(self, client: Client) -> None:
+        """Heartbeat through ``client``'s auto-pipeline (see ``beat_on``)."""
+        await self.beat_on(self.connections.pipeline(client))
+
+    async def beat_on(self, via: AutoPipeline | Connection) -> None:
         """Heartbeat: mark this process alive on this host, publish its statistics, learn
         the Redis clock and data epoch. If Redis lost its data since the last beat, or
         took this process for gone, announce memberships again; every few beats,
@@ -164,9 +171,7 @@ class MailboxReader:
             fields += [name, value]
         fields += ["pid", os.getpid(), "host", socket.gethostname()]
         args = [self.instance, max(stale_after * 20, 600_000), secrets.token_hex(8), *fields]
-        server_ms, raw_epoch, since = await self.heartbeat(
-            self.connections.pipeline(client), keys, args
-        )
+        server_ms, raw_epoch, since = await self.heartbeat(via, keys, args)
         gone = int(since) > stale_after
         epoch = _text(raw_epoch)
         self.offset_ms = float(server_ms) - time.time() * 1000
@@ -214,6 +219,20 @@ class MailboxReader:
 
     async def _run(self) -> None:
         me = asyncio.current_task()
+        # The reader's own connection, outside the pool: a blocking read per batch costs
+        # about half the client CPU this way (no pool checkout and release per read). After
+        # a failure or a cut-off read redis-py has disconnected it; the next read reconnects.
+        box: list[Connection | None] = [None]
+        try:
+            await self._drain(me, box)
+        finally:
+            conn = box[0]
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.disconnect(nowait=True)
+
+    async def _drain(self, me: asyncio.Task[Any] | None, conn_box: list[Connection | None]) -> None:
+        """The drain loop; ``conn_box`` holds the reader's connection (closed by _run)."""
         interval = self.heartbeat_interval
         block = min(1.0, interval)
         next_beat = 0.0
@@ -232,11 +251,18 @@ class MailboxReader:
             token = deadlines.add(me, block + GRACE)
             failure: Exception | None = None
             try:
-                client = self.connections.client(self.index)
+                conn = conn_box[0]
+                if conn is None:
+                    client = self.connections.client(self.index)
+                    conn = conn_box[0] = client.connection_pool.make_connection()  # type: ignore[no-untyped-call]
                 if time.monotonic() >= next_beat:
-                    await self.beat(client)
+                    # On the reader's connection: one connection to notice silence on, as
+                    # the reader has always had (a stuck heartbeat elsewhere would cost a
+                    # second deadline before the reader is back).
+                    await self.beat_on(conn)
                     next_beat = time.monotonic() + interval
-                reply = await command(client, "BLMPOP", block, 1, self.key, "LEFT", "COUNT", BATCH)
+                await conn.send_command("BLMPOP", block, 1, self.key, "LEFT", "COUNT", BATCH)
+                reply = await conn.read_response()
             except asyncio.CancelledError:
                 if not deadlines.fired(token) or me.uncancel() > 0:
                     raise
