@@ -71,7 +71,7 @@ class RedisChannelLayer(BaseChannelLayer):
         hosts: object = None,
         prefix: str = "asgi",
         symmetric_encryption_keys: Sequence[str | bytes] | None = None,
-        inbox_capacity: int = 1000,
+        inbox_capacity: int = 10_000,
         heartbeat_interval: float = 5.0,
         timeout: float = 5.0,
         **options: Unpack[LayerOptions],
