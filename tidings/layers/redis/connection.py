@@ -248,7 +248,7 @@ class Connections:
         async def call(client: Client) -> Any:
             return await script(self.pipeline(client), keys, args)
 
-        return await self.run(index, call)
+        return await self.run(index, call, pipelined=True)
 
     def abort_trips(self, index: int) -> None:
         """Cut off the running loop's round trip in flight to host ``index`` (a caller's
@@ -267,10 +267,17 @@ class Connections:
             deadlines = self._deadlines[loop] = Deadlines()
         return deadlines
 
-    async def run(self, index: int, op: Callable[[Client], Awaitable[T]], extra: float = 0) -> T:
+    async def run(
+        self,
+        index: int,
+        op: Callable[[Client], Awaitable[T]],
+        extra: float = 0,
+        pipelined: bool = False,
+    ) -> T:
         """Run ``op`` on host ``index``; transient failures are retried, and the whole call
         (retries included) ends within ``timeout`` (+ ``extra``, a blocking command's own
-        wait) with ``BackendUnavailable``."""
+        wait) with ``BackendUnavailable``. ``pipelined``: ``op`` goes through the client's
+        auto-pipeline, whose trip in flight is aborted if this call's deadline fires."""
         label = self._labels[index]
         limit = self.timeout + extra
         problem = "it did not answer"
@@ -301,7 +308,8 @@ class Connections:
         except asyncio.CancelledError:
             if not deadlines.fired(token) or task is None or task.uncancel() > 0:
                 raise  # cancelled by its caller, not (only) by its deadline
-            self.abort_trips(index)
+            if pipelined:  # its trip is stuck: the calls queued behind it must not wait
+                self.abort_trips(index)
             raise BackendUnavailable(
                 f"Redis at {label} failed for {limit:g}s: {problem}. Check that it is "
                 "running and that hosts is right, or raise timeout."
