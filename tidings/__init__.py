@@ -25,10 +25,10 @@ from .exceptions import (
     NoHandler,
     TidingsError,
 )
-from .hub import Statistics
 from .layers.base import BaseChannelLayer, LayerOptions
 from .layers.memory import MemoryChannelLayer
 from .report import GroupSendReport
+from .statistics import Statistics
 from .sync import SyncLayer
 
 if TYPE_CHECKING:

@@ -21,12 +21,12 @@ import time
 from asyncio import events
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from .codec import Frame
 from .report import DropLog
 from .rules.capacity import CapacityRules
 from .rules.expiry import sweep_due, sweep_interval
+from .statistics import Counters, Statistics
 
 Payload = Frame
 
@@ -40,24 +40,6 @@ class Inbox:
         self.capacity = capacity
         self.items: deque[tuple[float, Payload]] = deque()
         self.waiters: deque[asyncio.Future[None]] = deque()
-
-
-@dataclass(frozen=True, slots=True)
-class Statistics:
-    """A snapshot of a hub's counters (since creation) and gauges (now)."""
-
-    sent: int
-    received: int
-    dropped: int
-    expired: int
-    channels: int
-    groups: int
-    memberships: int
-    queued: int
-    waiting_receivers: int
-    deepest: dict[str, int]
-    reconnects: int = 0
-    backend_errors: int = 0  # failed round trips: timeouts, lost connections, error replies
 
 
 class Hub:
@@ -79,10 +61,8 @@ class Hub:
         self.inboxes: dict[str, Inbox] = {}
         self.groups: dict[str, dict[str, float]] = {}
         self.lock = threading.Lock()
-        self.sent = self.dropped = self.expired = self.flushed = 0
-        # Expired before reaching an inbox here (in Redis): never counted as sent, so kept
-        # apart from ``expired`` in the received arithmetic.
-        self.expired_in_transit = 0
+        # The layer's counters: written here under ``lock``, elsewhere via ``counters.add``.
+        self.counters = Counters(self.lock)
         self._sweep_every = sweep_interval(expiry, group_expiry)
         self._last_sweep = clock()
 
@@ -107,7 +87,7 @@ class Hub:
                 if len(items) >= inbox.capacity:
                     return False
             items.append((now + (self.expiry if ttl is None else ttl), payload))
-            self.sent += 1
+            self.counters.sent += 1
             if inbox.waiters:
                 self._wake(inbox, loop)
             return True
@@ -159,8 +139,9 @@ class Hub:
             delivered += 1
             if inbox.waiters:
                 self._wake(inbox, loop)
-        self.sent += delivered
-        self.dropped += dropped
+        counters = self.counters
+        counters.sent += delivered
+        counters.dropped += dropped
         return delivered
 
     def _wake(self, inbox: Inbox, running: asyncio.AbstractEventLoop | None) -> None:
@@ -223,7 +204,7 @@ class Hub:
                 return None
             if until > now:
                 return payload
-            self.expired += 1
+            self.counters.expired += 1
 
     def get_nowait(self, channel: str) -> Payload | None:
         """The next live message of ``channel``, or None if there is none."""
@@ -297,7 +278,7 @@ class Hub:
         """Drop every message and membership; waiting receivers keep waiting."""
         with self.lock:
             for channel, inbox in list(self.inboxes.items()):
-                self.flushed += len(inbox.items)
+                self.counters.flushed += len(inbox.items)
                 inbox.items.clear()
                 if not inbox.waiters:
                     del self.inboxes[channel]
@@ -307,7 +288,7 @@ class Hub:
         items = inbox.items
         while items and items[0][0] <= now:
             items.popleft()
-            self.expired += 1
+            self.counters.expired += 1
 
     def _sweep(self, now: float) -> None:
         """Drop expired messages and memberships everywhere; at most once per interval."""
@@ -327,18 +308,21 @@ class Hub:
         with self.lock:
             depths = {c: len(i.items) for c, i in self.inboxes.items() if i.items}
             deepest = dict(sorted(depths.items(), key=lambda kv: -kv[1])[:10])
+            c = self.counters
             return Statistics(
-                sent=self.sent,
+                sent=c.sent,
                 # Derived, so the receive path needs no shared counter.
-                received=self.sent - self.expired - self.flushed - sum(depths.values()),
-                dropped=self.dropped,
-                expired=self.expired + self.expired_in_transit,
+                received=c.sent - c.expired - c.flushed - sum(depths.values()),
+                dropped=c.dropped,
+                expired=c.expired + c.expired_in_transit,
                 channels=len(self.inboxes),
                 groups=len(self.groups),
                 memberships=sum(len(m) for m in self.groups.values()),
                 queued=sum(depths.values()),
                 waiting_receivers=sum(len(i.waiters) for i in self.inboxes.values()),
                 deepest=deepest,
+                reconnects=c.reconnects,
+                backend_errors=c.backend_errors,
             )
 
 

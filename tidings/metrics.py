@@ -4,6 +4,8 @@ layer.statistics()              # a Statistics snapshot (counters and gauges)
 metrics(layer)                  # the same as {"tidings_sent_total": ..., ...}
 prometheus_text(layer)          # text exposition format (needs prometheus-client)
 register(layer, registry)       # add a collector to a prometheus_client registry
+
+The names and help texts come from ``Statistics``' fields (``tidings/statistics.py``).
 """
 
 from __future__ import annotations
@@ -12,26 +14,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import MissingDependency
+from .statistics import COUNTERS, GAUGES
 
 if TYPE_CHECKING:
     from .layers.base import BaseChannelLayer
-
-COUNTERS = {
-    "sent": "Messages accepted into an inbox in this process",
-    "received": "Messages handed to a receiver in this process",
-    "dropped": "Messages dropped because a member channel was at capacity or gone",
-    "expired": "Messages that expired unread",
-    "reconnects": "Times this process reconnected to its backend",
-    "backend_errors": "Round trips to the backend that failed (timeouts, lost connections, "
-    "error replies such as OOM or READONLY)",
-}
-GAUGES = {
-    "channels": "Channels with an inbox in this process",
-    "groups": "Groups with local members",
-    "memberships": "Local group memberships",
-    "queued": "Messages waiting in this process's inboxes",
-    "waiting_receivers": "Receivers waiting for a message",
-}
 
 
 def metrics(layer: BaseChannelLayer, prefix: str = "tidings") -> dict[str, float]:

@@ -34,7 +34,6 @@ from .rules.names import check_channel_name, is_process_specific
 from .types import ASGIApp, Message
 
 logger = logging.getLogger("tidings.worker")
-SETTLE_SECONDS = 10.0  # bound on waiting for the layer to put back cancelled pops
 RESTART_DELAY = 1.0  # an app that ends without taking a job is restarted after this
 DUPLICATE_SIGNAL_WINDOW = 1.0  # a second signal this soon is the same stop request
 
@@ -71,7 +70,10 @@ class Worker:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Handle jobs until ``stop()``; then finish the jobs in hand and return."""
+        """Handle jobs until ``stop()``; then finish the jobs in hand and return.
+
+        Close the layer afterwards: its ``close()`` puts back any job a cancelled receive
+        had already taken from Redis."""
         self._slots = [
             _Slot(self, channel, n) for channel in self.channels for n in range(self.concurrency)
         ]
@@ -83,7 +85,8 @@ class Worker:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await _settle()
+            # Jobs that cancelled receives had already popped are put back by the
+            # layer's close() (the caller closes it after run()).
         logger.info("Stopped: %d job(s) done, %d failed.", self.done, self.failed)
 
 
@@ -184,28 +187,6 @@ class _Slot:
             self.channel,
             message.get("type"),
         )
-
-
-async def _settle() -> None:
-    """Wait for the layer's short-lived tasks, bounded.
-
-    A receive cancelled while Redis was already handing it a job leaves a task that puts
-    the job back at the head of the channel; the process must not exit before it ran.
-    Long-lived tasks (the layer's inbox readers, named ``tidings-...``) are not waited for.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SETTLE_SECONDS
-    current = asyncio.current_task()
-    while loop.time() < deadline:
-        pending = [
-            t
-            for t in asyncio.all_tasks()
-            if t is not current and not t.get_name().startswith("tidings-")
-        ]
-        if not pending:
-            return
-        await asyncio.wait(pending, timeout=deadline - loop.time())
-    logger.warning("Some layer tasks were still running after %gs at exit.", SETTLE_SECONDS)
 
 
 async def serve(worker: Worker) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tidings import MemoryChannelLayer
-from tidings.bench import crossproc, e2e, inproc
+from tidings.bench import crossproc, e2e, inproc, run
 from tidings.bench.cli import render
 from tidings.bench.results import Outcome
 
@@ -47,6 +47,21 @@ async def test_cross_process_scenarios_on_tidings(redis_server, idle):
     assert p2p.received == 10
     groups = await crossproc.small_groups("tidings", url, 20)
     assert groups.received == 20
+    # 7 groups of 3 members over 2 receiver processes, 4 sends each, 5 concurrent senders:
+    # every delivery counted, with its latency and the sender's CPU.
+    rooms = await crossproc.concurrent_groups("tidings", url, 3, 7, 4, senders=5)
+    assert (rooms.received, rooms.expected, rooms.check) == (84, 84, "ok")
+    assert len(rooms.latencies) == 84 and rooms.cpu_per_1000 is not None
+
+
+def test_the_plan_has_the_small_groups_rows_and_the_redis_py_floor():
+    labels = [label for label, _ in run.steps(run.QUICK, "redis://x", ["tidings"], ["rooms"])]
+    assert labels == [
+        "small groups 1, 16 senders: tidings RedisChannelLayer",
+        "small groups 10, 16 senders: tidings RedisChannelLayer",
+        "redis-py floor, 16 senders (plain)",
+        "redis-py floor, 16 senders (pipelined)",
+    ]
 
 
 async def test_pubsub_worker_queue_duplicates_are_reported(redis_server, idle):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -186,3 +187,56 @@ async def test_close_fails_queued_calls_and_later_ones(counted):
 def test_max_batch_must_be_a_positive_int(bad):
     with pytest.raises(ValueError, match="max_batch"):
         AutoPipeline(None, max_batch=bad)  # type: ignore[arg-type]
+
+
+async def test_a_trip_past_its_deadline_fails_its_calls_and_the_queue_goes_on(redis_server):
+    """A trip held (here by CLIENT PAUSE, as a silent connection would) is cut off at its
+    deadline: its calls fail with a connection error (their callers retry), and a call
+    queued behind it is sent in the next trip instead of waiting for the pause."""
+    from tidings.layers.redis.deadlines import Deadlines
+
+    client = aioredis.Redis.from_url(redis_server.url, retry=Retry(NoBackoff(), 0))
+    pipeline = AutoPipeline(client, trip_deadline=(Deadlines(), 0.3))
+    pauser = aioredis.Redis.from_url(redis_server.url)
+    try:
+        assert await pipeline.call("PING") is True
+        await pauser.execute_command("CLIENT", "PAUSE", 3000, "WRITE")  # UNPAUSE still runs
+        held = asyncio.create_task(pipeline.call("RPUSH", "ap:held", 1))
+        await asyncio.sleep(0.05)  # in flight
+        behind = asyncio.create_task(pipeline.call("RPUSH", "ap:behind", 1))
+        started = time.monotonic()
+        with pytest.raises(RedisConnectionError):
+            await held
+        assert time.monotonic() - started < 1.5  # the deadline, not the 3 s pause
+        await pauser.execute_command("CLIENT", "UNPAUSE")
+        assert await asyncio.wait_for(behind, 5) == 1
+        assert pipeline.stats.failed_trips >= 1
+    finally:
+        with contextlib.suppress(Exception):
+            await pauser.execute_command("CLIENT", "UNPAUSE")
+        await pauser.aclose()
+        await client.delete("ap:held", "ap:behind")
+        await client.aclose()
+
+
+async def test_abort_trip_cuts_off_the_trip_in_flight(redis_server):
+    """A caller whose own deadline fired aborts the trip: its calls fail at once."""
+    client = aioredis.Redis.from_url(redis_server.url, retry=Retry(NoBackoff(), 0))
+    pipeline = AutoPipeline(client)
+    pauser = aioredis.Redis.from_url(redis_server.url)
+    try:
+        assert await pipeline.call("PING") is True
+        await pauser.execute_command("CLIENT", "PAUSE", 3000, "WRITE")  # UNPAUSE still runs
+        held = asyncio.create_task(pipeline.call("RPUSH", "ap:held", 1))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        pipeline.abort_trip()
+        with pytest.raises(RedisConnectionError):
+            await held
+        assert time.monotonic() - started < 1.0
+    finally:
+        with contextlib.suppress(Exception):
+            await pauser.execute_command("CLIENT", "UNPAUSE")
+        await pauser.aclose()
+        await client.delete("ap:held", "ap:behind")
+        await client.aclose()

@@ -7,8 +7,10 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
+from tidings.layers.redis import entry
 from tidings.layers.redis.connection import Script
-from tidings.layers.redis.keys import DEADLINE_DIGITS, Keys, split_entry
+from tidings.layers.redis.entry import DEADLINE_DIGITS, parse
+from tidings.layers.redis.keys import Keys
 
 
 @pytest.fixture
@@ -25,23 +27,25 @@ async def test_send_channel_honours_capacity_and_reclaims_expired_room(client):
     assert await script(client, [key], [b"a", 60_000, 2]) == 1
     assert await script(client, [key], [b"b", 60_000, 2]) == 1
     assert await script(client, [key], [b"c", 60_000, 2]) == 0
-    entries = await client.lrange(key, 0, -1)
-    assert [e[DEADLINE_DIGITS:] for e in entries] == [b"a", b"b"]
+    entries = [parse(e) for e in await client.lrange(key, 0, -1)]
+    assert [(e.kind, e.target, e.payload) for e in entries] == [("q", "", b"a"), ("q", "", b"b")]
     assert 0 < await client.pttl(key) <= 60_000
     # An entry whose deadline has passed does not count against capacity.
     await client.delete(key)
     await client.rpush(key, b"1".zfill(DEADLINE_DIGITS) + b"expired")
     assert await script(client, [key], [b"new", 60_000, 1]) == 1
-    assert [e[DEADLINE_DIGITS:] for e in await client.lrange(key, 0, -1)] == [b"new"]
+    assert [parse(e).payload for e in await client.lrange(key, 0, -1)] == [b"new"]
 
 
-async def test_send_inbox_refuses_a_full_inbox(client):
-    script = Script("send_inbox")
+async def test_send_mailbox_refuses_a_full_mailbox(client):
+    script = Script("send_mailbox")
+    header = entry.header(entry.DIRECT, "a.x!1")
     for body in (b"1", b"2"):
-        assert await script(client, ["s:inbox:x"], [body, 60_000, 2]) == 1
-    assert await script(client, ["s:inbox:x"], [b"3", 60_000, 2]) == 0
-    deadline, rest = split_entry((await client.lrange("s:inbox:x", 0, 0))[0])
-    assert rest == b"1" and deadline > 0
+        assert await script(client, ["s:mailbox:x"], [header, body, 60_000, 2]) == 1
+    assert await script(client, ["s:mailbox:x"], [header, b"3", 60_000, 2]) == 0
+    got = parse((await client.lrange("s:mailbox:x", 0, 0))[0])
+    assert (got.kind, got.target, got.payload, got.position) == ("d", "a.x!1", b"1", None)
+    assert got.deadline_ms > 0
 
 
 async def test_group_add_sets_or_keeps_meta_and_expiry(client):
@@ -81,7 +85,7 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
     await add(client, add_keys, ["dead!", 60_000, 2, "set", "", ""])  # never beats
     await add(client, add_keys, ["self!", 60_000, 5, "set", "", ""])  # the caller: skipped
     await add(client, add_keys, ["worker.q", 60_000, 1, "set", "", ""])  # a normal channel, cap 1
-    args = [b"ENV", b"RAW", 60_000, 10, k.prefix, 15_000, 100, "self!"]
+    args = [entry.header(entry.GROUP, "g"), b"RAW", 60_000, 10, k.prefix, 15_000, 100, "self!"]
     # "dead" beat a minute ago: gone (stale), yet not known dead
     await client.zadd(k.alive, {"dead": await redis_ms(client) - 60_000})
     total, delivered, full, stale, processes, position, epoch = await send(
@@ -90,11 +94,12 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
     assert position == b""  # no history keys: no position
     assert epoch == b"e"
     assert (total, delivered, full, stale, processes) == (6, 4, 0, 2, 1)
-    assert [e[DEADLINE_DIGITS:] for e in await client.lrange(k.inbox("live"), 0, -1)] == [b"ENV"]
-    assert await client.llen(k.inbox("dead")) == 0
-    assert [e[DEADLINE_DIGITS:] for e in await client.lrange(k.channel("worker.q"), 0, -1)] == [
-        b"RAW"
-    ]
+    # The payload is sent once: each entry is the header plus that payload, built in Lua.
+    pushed = [parse(e) for e in await client.lrange(k.mailbox("live"), 0, -1)]
+    assert [(e.kind, e.target, e.payload) for e in pushed] == [("g", "g", b"RAW")]
+    assert await client.llen(k.mailbox("dead")) == 0
+    queued = [parse(e) for e in await client.lrange(k.channel("worker.q"), 0, -1)]
+    assert [(e.kind, e.target, e.payload) for e in queued] == [("q", "", b"RAW")]
     # worker.q is full now (capacity 1): the next send counts it as dropped, pushes the rest
     total, delivered, full, stale, *_ = await send(client, [*group_keys, k.alive, k.epoch], args)
     assert (total, delivered, full, stale) == (6, 3, 1, 2)
@@ -151,7 +156,7 @@ async def test_group_send_with_history_stores_and_stamps_atomically(client):
     positions = []
     for n in range(4):
         args = [
-            b"ENV",
+            entry.header(entry.GROUP, "h"),
             b"RAW%d" % n,
             60_000,
             10,
@@ -165,9 +170,8 @@ async def test_group_send_with_history_stores_and_stamps_atomically(client):
         ]
         positions.append((await send(client, keys, args))[5])
     assert positions == [b"epochA:1", b"epochA:2", b"epochA:3", b"epochA:4"]
-    entry = (await client.lrange(k.inbox("live"), 0, 0))[0]
-    assert entry[DEADLINE_DIGITS : DEADLINE_DIGITS + 1] == b"P"
-    assert entry[DEADLINE_DIGITS + 1 : DEADLINE_DIGITS + 41].strip() == b"epochA:1"
+    first_entry = parse((await client.lrange(k.mailbox("live"), 0, 0))[0])
+    assert (first_entry.position, first_entry.payload) == ("epochA:1", b"RAW0")
     epoch, first, last, entries = await history(client, k.history("h"), [2])
     assert (epoch, first, last) == (b"epochA", 2, 4)  # size 3: offset 1 was trimmed
     assert [e[30:] for e in entries] == [b"RAW2", b"RAW3"]

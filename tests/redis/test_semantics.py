@@ -37,3 +37,29 @@ async def test_a_gone_process_inbox_fills_then_send_raises_channel_full(redis_se
     await gone.flush()
     await gone.close()
     await sender.close()
+
+
+async def test_close_returns_with_every_job_popped_by_cancelled_receives_put_back(redis_server):
+    """Several receives of one normal channel, cancelled while their pops wait in Redis;
+    jobs then arrive and close() follows at once: when close() returns, every job is
+    either received or back in Redis (none held by a pop that nobody will put back)."""
+    prefix = "closeputback"
+    producer = RedisChannelLayer(hosts=[redis_server.url], prefix=prefix)
+    try:
+        for round_ in range(5):
+            channel = f"jobs{round_}"  # empty: the receives' pops wait in Redis
+            consumer = RedisChannelLayer(hosts=[redis_server.url], prefix=prefix)
+            receives = [asyncio.ensure_future(consumer.receive(channel)) for _ in range(4)]
+            await asyncio.sleep(0.05)
+            for task in receives:
+                task.cancel()
+            await asyncio.gather(*receives, return_exceptions=True)
+            for n in range(8):
+                await producer.send(channel, {"type": "job", "n": n})
+            await consumer.close()
+            client = producer.connections.client(0)
+            queued = await client.llen(producer.keys.channel(channel))
+            assert queued == 8, f"{8 - queued} job(s) popped and not put back by close()"
+    finally:
+        await producer.flush()
+        await producer.close()

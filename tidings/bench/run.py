@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
-from . import crossproc, e2e, inproc, jobs
+from . import crossproc, e2e, floor, inproc, jobs
 from .peers import REDIS_LAYERS, PeerMissing
 from .results import Outcome
 
@@ -30,9 +30,24 @@ class Plan:
     e2e_clients: int
     e2e_seconds: float
     idle: float
+    rooms: tuple[tuple[int, int, int], ...] = ()  # (members, groups, sends per group)
 
 
-QUICK = Plan((100, 1000), 20, 5_000, 6, (100, 1000), 20, 2_000, (10, 50), 2_000, 200, 3, 1.5)
+QUICK = Plan(
+    (100, 1000),
+    20,
+    5_000,
+    6,
+    (100, 1000),
+    20,
+    2_000,
+    (10, 50),
+    2_000,
+    200,
+    3,
+    1.5,
+    ((1, 500, 4), (10, 100, 5)),
+)
 FULL = Plan(
     (10, 100, 1000, 5000),
     50,
@@ -46,8 +61,10 @@ FULL = Plan(
     1000,
     10,
     3,
+    ((1, 2000, 5), (10, 400, 10)),
 )
-SCENARIOS = ("inproc", "fanout", "groups", "p2p", "queue", "e2e")
+SCENARIOS = ("inproc", "fanout", "groups", "rooms", "p2p", "queue", "e2e")
+SENDERS = 16  # concurrent sender tasks of the "rooms" scenario
 
 Step = tuple[str, Callable[[], Awaitable[Outcome]]]
 
@@ -91,6 +108,23 @@ def steps(plan: Plan, url: str, layers: list[str], scenarios: list[str]) -> list
         ),
         "queue": ("worker queue", partial(crossproc.worker_queue, url=url, messages=plan.queue)),
     }
+    if "rooms" in scenarios:
+        for size, groups, sends in plan.rooms:
+            out += [
+                (
+                    f"small groups {size}, {SENDERS} senders: {REDIS_LAYERS[k]}",
+                    partial(crossproc.concurrent_groups, k, url, size, groups, sends, SENDERS),
+                )
+                for k in kinds
+            ]
+        calls = max(g * s for _, g, s in plan.rooms)
+        out += [
+            (
+                f"redis-py floor, {SENDERS} senders ({'pipelined' if piped else 'plain'})",
+                partial(floor.redis_floor, url, calls, SENDERS, piped),
+            )
+            for piped in (False, True)
+        ]
     for scenario, (label, measure) in per_layer.items():
         if scenario in scenarios:
             out += [(f"{label}: {REDIS_LAYERS[k]}", partial(measure, k)) for k in kinds]

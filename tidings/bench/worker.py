@@ -6,6 +6,9 @@ Roles:
                     without a message (a lossy layer never sends them all).
   groups  N         N channels, each alone in group "g<offset+i>"; one message each.
   echo    N         N channels; every message is answered on message["reply"].
+  rooms   G M K I W groups "r0".."r<G-1>" of M members each spread over W workers (member
+                    j of group g lives in worker (g + j) % W; this is worker I); every
+                    member expects K messages and records latency; stops after IDLE.
 Prints "READY <json>" when set up and "RESULT <json>" at the end.
 """
 
@@ -103,6 +106,28 @@ async def groups(layer: Any, n: int, offset: int) -> None:
     say("RESULT", {"received": got, "last": last})
 
 
+async def rooms(layer: Any, groups: int, size: int, sends: int, me: int, workers: int) -> None:
+    mine = [(g, j) for g in range(groups) for j in range(size) if (g + j) % workers == me]
+    channels = []
+    for g, _ in mine:
+        channel = await layer.new_channel()
+        await layer.group_add(f"r{g}", channel)
+        channels.append(channel)
+    say("READY", len(channels))
+    latencies: list[float] = []
+    last = 0.0
+
+    async def member(channel: str) -> None:
+        nonlocal last
+        for _ in range(sends):
+            message = await layer.receive(channel)
+            last = time.time()
+            latencies.append(last - message["t"])
+
+    await until_idle([member(c) for c in channels], lambda: len(latencies))
+    say("RESULT", {"received": len(latencies), "last": last, "latencies": latencies})
+
+
 async def queue(layer: Any) -> None:
     """Take jobs from the normal channel "bench-jobs" until it stays empty for IDLE."""
     say("READY", 1)
@@ -195,6 +220,8 @@ async def main(argv: list[str]) -> None:
         await members(layer, int(rest[0]), int(rest[1]), "bench")
     elif role == "groups":
         await groups(layer, int(rest[0]), int(rest[1]))
+    elif role == "rooms":
+        await rooms(layer, *map(int, rest[:5]))
     elif role == "echo":
         await echo(layer, int(rest[0]))
     elif role == "queue":

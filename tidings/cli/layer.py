@@ -20,6 +20,7 @@ from ..config import layer_from_url
 from ..exceptions import ConfigurationError
 from ..rules import names
 from ..rules.messages import check_message
+from ..statistics import PUBLISHED
 from .tables import table
 
 URL_HELP = "layer URL, e.g. redis://127.0.0.1:6379/0?prefix=asgi (default: $TIDINGS_URL)"
@@ -31,7 +32,7 @@ def add_parsers(sub: Any) -> None:
         "inspect",
         help="processes, groups, members, inbox depths, drops",
         description="Show what a Redis layer holds now: processes (with their counters), "
-        "groups and live members, inboxes and channels with their depths.",
+        "groups and live members, process mailboxes and normal channels with their depths.",
         epilog="A process is STALE when it missed three heartbeats (3 x the URL's "
         "heartbeat_interval): it stopped or hangs, and group sends skip it.",
     )
@@ -167,18 +168,7 @@ async def _inspect(args: argparse.Namespace) -> int:
     print("\nprocesses")
     print(
         table(
-            [
-                "instance",
-                "state",
-                "host",
-                "pid",
-                "last beat s",
-                "sent",
-                "dropped",
-                "expired",
-                "queued",
-                "reconnects",
-            ],
+            ["instance", "state", "host", "pid", "last beat s", *PUBLISHED],
             [
                 [
                     p["instance"],
@@ -186,11 +176,7 @@ async def _inspect(args: argparse.Namespace) -> int:
                     p.get("host", "-"),
                     p.get("pid", "-"),
                     p["beat_age"],
-                    p.get("sent", "-"),
-                    p.get("dropped", "-"),
-                    p.get("expired", "-"),
-                    p.get("queued", "-"),
-                    p.get("reconnects", "-"),
+                    *(p.get(name, "-") for name in PUBLISHED),  # what heartbeats publish
                 ]
                 for p in report["processes"]
             ],
@@ -203,6 +189,6 @@ async def _inspect(args: argparse.Namespace) -> int:
             [[g["group"], g["members"], g["processes"]] for g in report["groups"]],
         )
     )
-    print("\ninboxes and channels")
+    print("\nprocess mailboxes and normal channels")
     print(table(["key", "depth"], [[q["key"], q["depth"]] for q in report["queues"]]))
     return 0

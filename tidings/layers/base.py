@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, ClassVar, TypedDict, Unpack
 
 from ..codec import Frame, decode, encode
 from ..exceptions import ChannelFull, HistoryUnavailable, InvalidName
-from ..hub import Statistics
 from ..report import DropLog, GroupSendReport
 from ..rules import names
 from ..rules.capacity import CapacityRules, CapacitySpec
 from ..rules.options import COMMON, resolve
 from ..rules.patterns import NameSet, Pattern
 from ..rules.positions import Position, parse_position
+from ..statistics import Statistics
 from ..types import Message
 
 if TYPE_CHECKING:

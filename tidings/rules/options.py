@@ -215,7 +215,7 @@ REDIS = (
     Option("hosts", "hosts", None, "Redis URLs, (host, port) tuples or dicts"),
     Option("prefix", "prefix", "asgi", "start of every Redis key"),
     Option("symmetric_encryption_keys", "keys", None, "keys that encrypt payloads"),
-    Option("inbox_capacity", "count", 1000, "entries a process inbox holds", 1, 10_000_000),
+    Option("inbox_capacity", "count", 10_000, "entries a process mailbox holds", 1, 10_000_000),
     Option(
         "heartbeat_interval", "seconds", 5.0, "how often a process says it is alive", 0.05, 3600
     ),

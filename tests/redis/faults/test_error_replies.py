@@ -84,7 +84,7 @@ async def test_a_read_only_replica_is_waited_out_and_named(own_redis, caplog):
         waiting = asyncio.ensure_future(layer.receive(channel))
         await asyncio.sleep(2.0)
         assert not waiting.done()
-        assert 1 <= layer.readers[0].errors < 40
+        assert 1 <= layer.statistics().backend_errors < 40
         assert len(tidings_lines(caplog, "lost Redis")) == 1
         assert "read-only replica" in tidings_lines(caplog, "lost Redis")[0]
         waiting.cancel()

@@ -42,12 +42,12 @@ async def wait_drained(layer, prefix: str, seconds: float = 10) -> None:
     client = layer.connections.client(0)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        inboxes = await client.keys(f"{prefix}:inbox:*")
-        if not inboxes or all([await client.llen(k) == 0 for k in inboxes]):
+        mailboxes = await client.keys(f"{prefix}:mailbox:*")
+        if not mailboxes or all([await client.llen(k) == 0 for k in mailboxes]):
             await asyncio.sleep(0.2)  # let the last popped batch reach the peer
             return
         await asyncio.sleep(0.05)
-    raise AssertionError("the peer did not drain its inbox")
+    raise AssertionError("the peer did not drain its mailbox")
 
 
 async def test_redis_restart_mid_traffic_receivers_resume_by_themselves(own_redis, request):
@@ -149,6 +149,6 @@ async def test_reconnect_is_logged_without_secrets(own_redis, caplog, request):
     messages = [r.getMessage() for r in caplog.records]
     assert any("lost Redis" in m for m in messages)
     assert any("is back on Redis" in m for m in messages)
-    assert layer.readers[0].reconnects == 1
+    assert layer.statistics().reconnects == 1
     await layer.close()
     await other.close()

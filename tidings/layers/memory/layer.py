@@ -11,10 +11,11 @@ from typing import Unpack
 
 from ...codec import Frame, with_position
 from ...exceptions import HistoryUnavailable, LayerClosed
-from ...hub import Hub, Statistics
+from ...hub import Hub
 from ...report import GroupSendReport
 from ...rules import names
 from ...rules.positions import POSITION_KEY, Position
+from ...statistics import Statistics
 from ..base import BaseChannelLayer, LayerOptions
 from .history import Histories
 

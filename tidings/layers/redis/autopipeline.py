@@ -27,10 +27,13 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+if TYPE_CHECKING:
+    from .deadlines import Deadlines
 
 DEFAULT_MAX_BATCH = 512
 
@@ -48,16 +51,26 @@ class PipelineStatistics:
 class AutoPipeline:
     """Sends commands made concurrently on one loop to ``client`` in shared round trips."""
 
-    def __init__(self, client: aioredis.Redis, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        trip_deadline: tuple[Deadlines, float] | None = None,
+    ) -> None:
+        """``trip_deadline``: (the loop's deadlines, seconds) bounding each round trip; a
+        trip cut off fails its calls and the queued ones with a connection error."""
         if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
             raise ValueError(f"max_batch must be an int >= 1, got {max_batch!r}.")
         self.client = client
+        self.trip_deadline = trip_deadline
         self.max_batch = max_batch
         self.stats = PipelineStatistics()
         self._queue: deque[tuple[tuple[Any, ...], asyncio.Future[Any]]] = deque()
         self._sender: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._in_flight = False
+        self._aborting = False
 
     async def call(self, *args: Any) -> Any:
         """Run one command (``"EVALSHA", sha, 1, key, ...``) and return its reply.
@@ -116,12 +129,31 @@ class AutoPipeline:
         stats.round_trips += 1
         stats.calls += len(batch)
         stats.largest_batch = max(stats.largest_batch, len(batch))
+        deadlines, token = None, None
+        if self.trip_deadline is not None:
+            deadlines, seconds = self.trip_deadline
+            token = deadlines.add(asyncio.current_task(), seconds)
+        self._in_flight = True
         try:  # execute() returns the connection to the pool, whatever happens
             replies = await pipe.execute(raise_on_error=False)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            fired = self._aborting or (deadlines is not None and deadlines.fired(token))
+            if not fired or task is None or task.uncancel() > 0:
+                raise
+            # Cut off by its deadline (a silent connection; redis-py disconnected it): the
+            # sender carries on with the calls queued behind this trip.
+            stats.failed_trips += 1
+            _fail(batch, RedisConnectionError("no reply within the round trip's deadline"))
+            return
         except Exception as exc:  # the trip failed as a whole: every call gets the error
             stats.failed_trips += 1
             _fail(batch, exc)
             return
+        finally:
+            self._in_flight = self._aborting = False
+            if deadlines is not None:
+                deadlines.remove(token)
         for (_, future), reply in zip(batch, replies, strict=True):
             if future.done():  # cancelled while in flight
                 continue
@@ -129,6 +161,15 @@ class AutoPipeline:
                 future.set_exception(reply)
             else:
                 future.set_result(reply)
+
+    def abort_trip(self) -> None:
+        """Cut off the round trip in flight, if any, as its deadline would: a caller
+        whose own deadline fired has seen the connection go silent, and the calls queued
+        behind that trip must not wait for the trip's deadline too."""
+        sender = self._sender
+        if self._in_flight and not self._aborting and sender is not None and not sender.done():
+            self._aborting = True
+            sender.cancel()
 
     async def aclose(self) -> None:
         """Fail queued calls and stop the sender; later calls raise ``ConnectionError``."""

@@ -8,6 +8,10 @@ Every call runs under a hard deadline (``timeout``): while Redis is unreachable,
 BUSY, LOADING) it is retried with backoff, then ``BackendUnavailable`` names the host and the
 reason (never its password). A command cut off by the deadline leaves its connection in an
 unknown state, so redis-py disconnects it (never reused).
+
+One-command calls (every script: send, group_send, group_add, heartbeats...) go through one
+``AutoPipeline`` per client: calls made concurrently on a loop share a round trip, a lone
+call is sent at once. Blocking reads (BLMPOP, BLPOP) and transactions use the client itself.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ import atexit
 import contextlib
 import hashlib
 import random
+import sys
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
@@ -37,12 +43,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import BackendUnavailable, ConfigurationError
+from .autopipeline import AutoPipeline
 from .deadlines import Deadlines
 from .deployments import SentinelHost
 from .hosts import Host
 from .sentinel import MasterWatch
 
 T = TypeVar("T")
+_WAIT_FOR_LOSES_CANCELS = sys.version_info < (3, 12)
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError)
 Client = aioredis.Redis
 # Error replies a healthy deployment passes through (memory full, a replica after a
@@ -89,12 +97,26 @@ class Script:
         self.source = resources.files(__package__).joinpath(f"scripts/{name}.lua").read_text()
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
 
-    async def __call__(self, client: Client, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def __call__(
+        self, via: Client | AutoPipeline | Connection, keys: Sequence[str], args: Sequence[Any]
+    ) -> Any:
+        """Run on ``via``: a client (one round trip), an auto-pipeline (shared trips) or
+        a connection of one's own (the mailbox reader's)."""
+        if isinstance(via, AutoPipeline):
+            send: Callable[..., Awaitable[Any]] = via.call
+        elif isinstance(via, Connection):
+
+            async def send(*command: Any) -> Any:
+                await via.send_command(*command)
+                return await via.read_response()
+
+        else:
+            send = via.execute_command
         try:
-            return await command(client, "EVALSHA", self.sha, len(keys), *keys, *args)
+            return await send("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            await command(client, "SCRIPT", "LOAD", self.source)
-            return await command(client, "EVALSHA", self.sha, len(keys), *keys, *args)
+            await send("SCRIPT", "LOAD", self.source)
+            return await send("EVALSHA", self.sha, len(keys), *keys, *args)
 
 
 async def command(client: Client, *args: Any) -> Any:
@@ -126,10 +148,22 @@ class Connections:
         self._watches: weakref.WeakKeyDictionary[Client, MasterWatch]
         self._watches = weakref.WeakKeyDictionary()
         self.on_master_moved: Callable[[int, tuple[str, int]], None] | None = None
+        self._labels = [host.label for host in hosts]  # parsed once, not per call
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Client | None]]
         self._clients = weakref.WeakKeyDictionary()
         self._deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines]
         self._deadlines = weakref.WeakKeyDictionary()
+        self._pipelines: weakref.WeakKeyDictionary[Client, AutoPipeline]
+        self._pipelines = weakref.WeakKeyDictionary()
+        if _WAIT_FOR_LOSES_CANCELS:
+            # A socket_timeout makes redis-py read and write through asyncio.wait_for, which
+            # on Python < 3.12 can lose a cancellation (CPython gh-86296): the cancelled
+            # task then never ends. It is kept away from redis-py and folded into the
+            # layer's own deadline (every call is bounded by it anyway).
+            for host in hosts:
+                wanted = host.options.get("socket_timeout")
+                if isinstance(wanted, int | float) and not isinstance(wanted, bool) and wanted > 0:
+                    self.timeout = min(self.timeout, float(wanted))
         _LIVE.add(self)
 
     def client(self, index: int) -> Client:
@@ -190,7 +224,7 @@ class Connections:
                 loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
             for client in clients:
                 if client is not None:
-                    loop.run_until_complete(client.aclose())
+                    loop.run_until_complete(self._close_client(client))
 
     def release_all_idle(self) -> None:
         for loop in list(self._clients):
@@ -208,9 +242,44 @@ class Connections:
         try:
             if isinstance(host, SentinelHost):
                 return host.client(**options)  # its own options override these
-            return aioredis.Redis.from_url(host.url, **(options | dict(host.options)))
+            merged = options | dict(host.options)
+            if _WAIT_FOR_LOSES_CANCELS:
+                merged.pop("socket_timeout", None)  # see __init__
+            return aioredis.Redis.from_url(host.url, **merged)
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"Cannot use Redis host {host.label}: {exc}") from None
+
+    def pipeline(self, client: Client) -> AutoPipeline:
+        """The auto-pipeline of ``client`` (made on first use; same loop as the client).
+
+        A round trip has a deadline of its own (``timeout``): a trip on a connection that
+        went silent is cut off, which fails its calls with a connection error (each caller
+        retries within its own deadline) instead of holding every later call behind it."""
+        pipeline = self._pipelines.get(client)
+        if pipeline is None:
+            pipeline = self._pipelines[client] = AutoPipeline(
+                client, trip_deadline=(self.deadlines(), self.timeout)
+            )
+        return pipeline
+
+    async def script(
+        self, index: int, script: Script, keys: Sequence[str], args: Sequence[Any]
+    ) -> Any:
+        """Run ``script`` on host ``index`` through its auto-pipeline, within ``timeout``."""
+
+        async def call(client: Client) -> Any:
+            return await script(self.pipeline(client), keys, args)
+
+        return await self.run(index, call, pipelined=True)
+
+    def abort_trips(self, index: int) -> None:
+        """Cut off the running loop's round trip in flight to host ``index`` (a caller's
+        deadline fired: the connection is silent or Redis stalled)."""
+        clients = self._clients.get(asyncio.get_running_loop())
+        client = clients[index] if clients else None
+        pipeline = self._pipelines.get(client) if client is not None else None
+        if pipeline is not None:
+            pipeline.abort_trip()
 
     def deadlines(self) -> Deadlines:
         """The running loop's deadlines."""
@@ -220,11 +289,18 @@ class Connections:
             deadlines = self._deadlines[loop] = Deadlines()
         return deadlines
 
-    async def run(self, index: int, op: Callable[[Client], Awaitable[T]], extra: float = 0) -> T:
+    async def run(
+        self,
+        index: int,
+        op: Callable[[Client], Awaitable[T]],
+        extra: float = 0,
+        pipelined: bool = False,
+    ) -> T:
         """Run ``op`` on host ``index``; transient failures are retried, and the whole call
         (retries included) ends within ``timeout`` (+ ``extra``, a blocking command's own
-        wait) with ``BackendUnavailable``."""
-        label = self.hosts[index].label
+        wait) with ``BackendUnavailable``. ``pipelined``: ``op`` goes through the client's
+        auto-pipeline, whose trip in flight is aborted if this call's deadline fires."""
+        label = self._labels[index]
         limit = self.timeout + extra
         problem = "it did not answer"
         delay = 0.05
@@ -254,6 +330,8 @@ class Connections:
         except asyncio.CancelledError:
             if not deadlines.fired(token) or task is None or task.uncancel() > 0:
                 raise  # cancelled by its caller, not (only) by its deadline
+            if pipelined:  # its trip is stuck: the calls queued behind it must not wait
+                self.abort_trips(index)
             raise BackendUnavailable(
                 f"Redis at {label} failed for {limit:g}s: {problem}. Check that it is "
                 "running and that hosts is right, or raise timeout."
@@ -265,7 +343,7 @@ class Connections:
         """Close the running loop's clients (before that loop stops)."""
         for client in self._clients.pop(asyncio.get_running_loop(), None) or ():
             if client is not None:
-                await client.aclose()
+                await self._close_client(client)
 
     async def close(self) -> None:
         """Close this loop's clients and forget every other loop's."""
@@ -279,4 +357,10 @@ class Connections:
                 self._clients.pop(other, None)
         for client in mine or ():
             if client is not None:
-                await client.aclose()
+                await self._close_client(client)
+
+    async def _close_client(self, client: Client) -> None:
+        pipeline = self._pipelines.pop(client, None)
+        if pipeline is not None:
+            await pipeline.aclose()
+        await client.aclose()

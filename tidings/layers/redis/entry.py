@@ -33,7 +33,9 @@ In Lua (Redis 7), with ``ARGV[h]`` the header and ``ARGV[p]`` the payload::
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import msgpack
 
 DEADLINE_DIGITS = 15
 DIRECT, GROUP, CONTROL, QUEUED = "d", "g", "c", "q"
@@ -42,6 +44,8 @@ MAX_POSITION = 99
 MAX_TARGET = 999
 _MAX_DEADLINE = 10**DEADLINE_DIGITS - 1
 _NO_POSITION = b"00"
+QUEUED_HEADER = b"q000"  # the header of every entry on a normal channel's list
+ADD, DISCARD, FLUSH = "add", "discard", "flush"  # the targets of control entries
 
 LUA_BUILD = (
     "string.format('%015d', deadline) .. "
@@ -130,3 +134,19 @@ def parse(entry: bytes) -> Entry:
             f"{entry[:40]!r}"
         ) from None
     return _new_tuple(Entry, fields)
+
+
+def control_payload(arguments: Any) -> bytes:
+    """The payload of a control entry: its arguments, msgpack."""
+    data: bytes = msgpack.packb(arguments, use_bin_type=True)
+    return data
+
+
+def control_arguments(payload: bytes) -> Any:
+    """The arguments of a control entry (``control_payload``'s inverse)."""
+    return msgpack.unpackb(payload, raw=False)
+
+
+def split_history_member(member: bytes) -> tuple[int, bytes]:
+    """(offset, payload) of a history zset member: offset(15) expiry-ms(15) payload."""
+    return int(member[:15]), member[30:]

@@ -1,7 +1,7 @@
 """What a Redis layer holds right now, as data: the ``tidings inspect`` report.
 
 Read straight from Redis on every host: the processes that heartbeat (with the counters
-each publishes), groups and their live members, process inboxes and normal channels with
+each publishes), groups and their live members, process mailboxes and normal channels with
 their depths. Nothing is written.
 """
 
@@ -54,7 +54,7 @@ async def snapshot(layer: RedisChannelLayer) -> dict[str, Any]:
                         ),
                     }
                 )
-            for kind in ("inbox", "chan"):
+            for kind in ("mailbox", "chan"):
                 async for raw in client.scan_iter(match=f"{keys.prefix}{kind}:*", count=500):
                     depth = await command(client, "LLEN", raw)
                     queues.append({"key": raw.decode(), "depth": depth})

@@ -1,8 +1,9 @@
-"""Which Redis keys and hosts an operation touches, and the bytes it writes: pure rules.
+"""Which Redis keys and hosts an operation touches: pure rules (the bytes are ``entry.py``'s).
 
-Keys (``P`` is the layer's prefix)::
+Words: a process's *mailbox* is its Redis list; an *inbox* is one channel's local queue in
+the process (``Hub``). Keys (``P`` is the layer's prefix)::
 
-    P:inbox:<instance>   LIST   messages for one process's channels (and group/control envelopes)
+    P:mailbox:<instance> LIST   entries for one process's channels (direct, group, control)
     P:chan:<name>        LIST   a normal channel: a worker queue, any process may receive
     P:group:<group>      ZSET   members: "<instance>!" for a process, or a normal channel name;
                                 score = membership deadline (ms, Redis server clock)
@@ -16,21 +17,13 @@ Keys (``P`` is the layer's prefix)::
     P:hist:<group>       ZSET   history (offset -> offset, expiry, payload) for history groups;
     P:hseq:<group>, P:hepoch:<group>  its offset counter and epoch
 
-Every list entry starts with its deadline: 15 ASCII digits of milliseconds on the Redis server
-clock, so a reader or a Lua script can drop expired entries without decoding them. An inbox
-entry continues with a msgpack envelope ``[kind, target, payload]``.
+Every list holds entries of one format, built and parsed in ``entry.py`` (and by the Lua
+expression ``entry.LUA_BUILD``).
 """
 
 from __future__ import annotations
 
 import zlib
-from typing import Any
-
-import msgpack
-
-DEADLINE_DIGITS = 15
-DIRECT, GROUP, CONTROL = 0, 1, 2
-ADD, DISCARD, FLUSH = "add", "discard", "flush"
 
 
 class Keys:
@@ -43,8 +36,8 @@ class Keys:
         self.alive = self.prefix + "alive"
         self.epoch = self.prefix + "epoch"
 
-    def inbox(self, instance: str) -> str:
-        return f"{self.prefix}inbox:{instance}"
+    def mailbox(self, instance: str) -> str:
+        return f"{self.prefix}mailbox:{instance}"
 
     def channel(self, name: str) -> str:
         return f"{self.prefix}chan:{name}"
@@ -94,37 +87,6 @@ def shard(name: str, hosts: int) -> int:
 
 
 def channel_shard_key(channel: str) -> str:
-    """What decides a channel's host: a process's channels all live with its inbox."""
+    """What decides a channel's host: a process's channels all live with its mailbox."""
     bang = channel.find("!")
     return channel if bang < 0 else channel[: bang + 1]
-
-
-def envelope(kind: int, target: str, payload: bytes | list[str] | None) -> bytes:
-    """The msgpack envelope of an inbox entry (after its deadline)."""
-    data: bytes = msgpack.packb([kind, target, payload], use_bin_type=True)
-    return data
-
-
-def split_entry(entry: bytes) -> tuple[int, bytes]:
-    """(deadline in ms, rest) of a list entry."""
-    return int(entry[:DEADLINE_DIGITS]), entry[DEADLINE_DIGITS:]
-
-
-POSITION_WIDTH = 40
-
-
-def split_position(rest: bytes) -> tuple[str | None, bytes]:
-    """(history position or None, payload) of an entry's rest (see group_send.lua)."""
-    if rest[:1] != b"P":
-        return None, rest
-    return rest[1 : 1 + POSITION_WIDTH].decode().strip(), rest[1 + POSITION_WIDTH :]
-
-
-def split_history_member(member: bytes) -> tuple[int, bytes]:
-    """(offset, payload) of a history zset member (offset, expiry, payload)."""
-    return int(member[:15]), member[30:]
-
-
-def open_envelope(data: bytes) -> tuple[int, str, Any]:
-    kind, target, payload = msgpack.unpackb(data, raw=False)
-    return int(kind), str(target), payload

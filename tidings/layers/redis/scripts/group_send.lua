@@ -2,8 +2,10 @@
 -- KEYS[1] group zset, KEYS[2] group meta hash, KEYS[3] alive zset, KEYS[4] data epoch
 -- and, for a group that keeps history: KEYS[5] history zset, KEYS[6] offset counter,
 -- KEYS[7] history epoch; the message then gets its position ("epoch:offset") atomically with
--- being stored, and every pushed entry carries it after a 'P' marker.
--- ARGV: inbox envelope, normal-channel payload, expiry_ms, inbox_capacity, key prefix,
+-- being stored, and every pushed entry carries it (entry.py's position field).
+-- ARGV: entry header ('g' + group), payload (sent once: every entry is built here, as
+--       entry.LUA_BUILD says, and history keeps the bare payload), expiry_ms,
+--       mailbox capacity, key prefix,
 --       stale_after_ms, default capacity (for a normal channel without meta),
 --       the caller's own member (skipped: the caller fans out to it locally),
 --       [history: size, ttl_ms, epoch candidate]
@@ -19,14 +21,14 @@ local deadline = string.format('%015d', now + expiry)
 local inbox_cap = tonumber(ARGV[4])
 local cutoff = now - tonumber(ARGV[6])
 local position = ''
-local mark = ''
+local mark = '00'  -- entry.py's position field: length (2 digits) then the position
 local dead = now - tonumber(ARGV[6]) * 10  -- RedisChannelLayer.dead_after_ms
 if #KEYS > 4 then
   local ttl = tonumber(ARGV[10])
   redis.call('SET', KEYS[7], ARGV[11], 'NX')
   local offset = redis.call('INCR', KEYS[6])
   position = redis.call('GET', KEYS[7]) .. ':' .. offset
-  mark = 'P' .. string.format('%-40s', position)
+  mark = string.format('%02d', #position) .. position
   redis.call('ZADD', KEYS[5], offset,
     string.format('%015d%015d', offset, now + ttl) .. ARGV[2])
   redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(tonumber(ARGV[9]) + 1))
@@ -53,9 +55,9 @@ for _, m in ipairs(members) do
       stale = stale + meta
     else
       total = total + meta
-      local key = ARGV[5] .. 'inbox:' .. instance
+      local key = ARGV[5] .. 'mailbox:' .. instance
       if redis.call('LLEN', key) < inbox_cap then
-        redis.call('RPUSH', key, deadline .. mark .. ARGV[1])
+        redis.call('RPUSH', key, deadline .. mark .. ARGV[1] .. ARGV[2])
         redis.call('PEXPIRE', key, expiry)
         delivered = delivered + meta
         processes = processes + 1
@@ -77,7 +79,7 @@ for _, m in ipairs(members) do
       end
     end
     if n < meta then
-      redis.call('RPUSH', key, deadline .. mark .. ARGV[2])
+      redis.call('RPUSH', key, deadline .. mark .. 'q000' .. ARGV[2])
       redis.call('PEXPIRE', key, expiry)
       delivered = delivered + 1
     else

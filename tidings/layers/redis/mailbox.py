@@ -1,0 +1,365 @@
+"""This process's mailbox on one host: one reader task drains it into the local hub.
+
+``MailboxReader`` owns, per host: the drain loop (``BLMPOP`` of up to ``BATCH`` entries
+per round trip), the heartbeat that tells other processes this one is alive, the Redis
+clock offset, the data epoch (did Redis lose its data?) and the outage/reconnect
+bookkeeping. It parses each entry once (``entry.parse``), decodes each payload once
+(``decode``) and hands direct messages to their channel's inbox and group messages to
+``hub.fan_out`` for all local members; control entries go to ``Memberships.apply``.
+
+Nothing makes it deaf or kills it: every round trip has a deadline (its block time plus
+``GRACE``), so a connection that went silent is dropped and replaced within seconds; error
+replies (OOM, READONLY, BUSY...) are waited out like an outage, with one log line when
+Redis is lost and one when it is back; an entry that cannot be read is counted, logged
+and skipped while the rest of its batch is delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from redis.asyncio.connection import Connection
+
+from ...codec import Frame, with_position
+from ...hub import Hub
+from ...rules.positions import POSITION_KEY
+from ...statistics import Statistics
+from . import entry
+from .autopipeline import AutoPipeline
+from .connection import GRACE, Client, Connections, Script, jittered, transient_reply
+from .deployments import SentinelHost
+from .keys import Keys
+from .membership import Memberships
+from .sentinel import Handover
+
+logger = logging.getLogger("tidings.redis")
+BATCH = 512
+RECONCILE_EVERY = 6  # heartbeats between re-assertions of this process's memberships
+_NEVER = "never looked"  # an epoch no Redis ever returns
+
+
+def stale_after_ms(heartbeat_interval: float) -> int:
+    """A process that has not beaten for this long is *gone*: not pushed to."""
+    return int(heartbeat_interval * 3000)
+
+
+def dead_after_ms(heartbeat_interval: float) -> int:
+    """A process that has not beaten for this long is known dead: its memberships are
+    removed (it announces them again if it ever comes back). group_send.lua applies the
+    same factor."""
+    return stale_after_ms(heartbeat_interval) * 10
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, secret-free account of why a round trip failed."""
+    if isinstance(exc, TimeoutError):
+        return "no answer in time: the connection went silent or Redis is stalled"
+    why = transient_reply(exc)
+    if why is not None:
+        return why
+    return f"{type(exc).__name__}: {exc}"
+
+
+class MailboxReader:
+    """Keeps one task draining ``P:mailbox:<instance>`` on one host."""
+
+    def __init__(
+        self,
+        index: int,
+        connections: Connections,
+        keys: Keys,
+        instance: str,
+        hub: Hub,
+        memberships: Memberships,
+        decode: Callable[[bytes], Frame],
+        snapshot: Callable[[], Statistics],
+        spawn: Callable[[Coroutine[Any, Any, Any]], Any],
+        heartbeat_interval: float,
+    ) -> None:
+        self.index = index
+        self.connections = connections
+        self.keys = keys
+        self.instance = instance
+        self.hub = hub
+        self.counters = hub.counters
+        self.memberships = memberships
+        self.decode = decode
+        self.snapshot = snapshot
+        self.spawn = spawn
+        self.heartbeat_interval = heartbeat_interval
+        self.label = connections.hosts[index].label
+        self.key = keys.mailbox(instance)
+        host = connections.hosts[index]  # on Sentinel: delivered once across a failover
+        self.handover = (
+            Handover(host.label, self.key, {"socket_connect_timeout": 2.0, **host.options})
+            if isinstance(host, SentinelHost)
+            else None
+        )
+        self.heartbeat = Script("heartbeat")
+        self.task: asyncio.Task[None] | None = None
+        self.stopped = False
+        self.offset_ms = 0.0  # Redis clock minus ours, refreshed by every heartbeat
+        self.epoch: str | None = None  # the data epoch the last heartbeat saw on this host
+        self.epoch_since = 0.0  # when this process first saw that epoch (monotonic)
+        self.bad_entries = 0  # skipped unreadable entries, for the log line (counted as dropped)
+        self.beats = 0
+        self._bad_logged = 0.0
+        # The data epoch the last group_send saw on this host, and when it changed.
+        self._sent_epoch: str | None = _NEVER
+        self._sent_epoch_changed = -1e9
+
+    def ensure_running(self) -> None:
+        """Start the task on the running loop unless one is alive on a *running* loop.
+
+        A reader left on a loop that is open but idle (an ``async_to_sync`` loop between
+        calls, a finished test's loop) would drain nothing: it is replaced, and ends by
+        itself if its loop ever runs again (it is no longer ``self.task``).
+        """
+        task = self.task
+        if task is not None and not task.done() and task.get_loop().is_running():
+            return
+        self.stopped = False
+        self.task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"tidings-inbox-{self.index}"
+        )
+        self.task.add_done_callback(self._carry_on)
+
+    def _carry_on(self, task: asyncio.Task[None]) -> None:
+        """The loop that ran the reader ended (e.g. an async_to_sync call's loop): if
+        receivers still wait on another live loop, restart the reader there."""
+        if self.stopped or self.task is not task:
+            return
+        loop = self.hub.waiting_loop()
+        if loop is not None:
+            # If that loop closed meanwhile, the next receive restarts the reader.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.ensure_running)
+
+    def stop(self) -> None:
+        self.stopped = True
+        task, self.task = self.task, None
+        if task is None or task.done():
+            return
+        loop = task.get_loop()
+        if loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is running:
+            task.cancel()
+        else:
+            loop.call_soon_threadsafe(task.cancel)
+
+    def server_now_ms(self) -> float:
+        return time.time() * 1000 + self.offset_ms
+
+    async def beat(self, client: Client) -> None:
+        """Heartbeat through ``client``'s auto-pipeline (see ``beat_on``)."""
+        await self.beat_on(self.connections.pipeline(client))
+
+    async def beat_on(self, via: AutoPipeline | Connection) -> None:
+        """Heartbeat: mark this process alive on this host, publish its statistics, learn
+        the Redis clock and data epoch. If Redis lost its data since the last beat, or
+        took this process for gone, announce memberships again; every few beats,
+        re-assert them anyway so any divergence between Redis and this process heals."""
+        stale_after = stale_after_ms(self.heartbeat_interval)
+        keys = [self.keys.alive, self.keys.epoch, self.keys.stats(self.instance)]
+        fields: list[Any] = []
+        for name, value in self.snapshot().published().items():
+            fields += [name, value]
+        fields += ["pid", os.getpid(), "host", socket.gethostname()]
+        args = [self.instance, max(stale_after * 20, 600_000), secrets.token_hex(8), *fields]
+        server_ms, raw_epoch, since = await self.heartbeat(via, keys, args)
+        gone = int(since) > stale_after
+        epoch = _text(raw_epoch)
+        self.offset_ms = float(server_ms) - time.time() * 1000
+        previous, self.epoch = self.epoch, epoch
+        self.beats += 1
+        if previous != epoch:
+            self.epoch_since = time.monotonic()
+        if previous is not None and previous != epoch:
+            logger.warning(
+                "tidings found Redis at %s emptied (restarted or flushed from outside); "
+                "announcing this process's group memberships again",
+                self.label,
+            )
+            self.spawn(self.memberships.republish(self.index))
+        elif previous is not None and gone:
+            logger.warning(
+                "tidings was taken for gone by Redis at %s (no heartbeat for too long); "
+                "announcing this process's group memberships again",
+                self.label,
+            )
+            self.spawn(self.memberships.republish(self.index))
+        elif self.beats % RECONCILE_EVERY == 0:
+            self.spawn(self.memberships.republish(self.index, beat=False))
+
+    def membership_reset(self, epoch: str | None) -> bool:
+        """Given the data epoch a group_send just saw: whether Redis lost its data
+        (restart without persistence, FLUSHALL) so recently that member processes may not
+        have announced themselves again: until every one has beaten once more, a
+        group_send can miss members without knowing it."""
+        now = time.monotonic()
+        seen = self._sent_epoch
+        window = 2 * self.heartbeat_interval
+        if epoch != seen:
+            self._sent_epoch = epoch
+            if seen != _NEVER:
+                self._sent_epoch_changed = now
+                logger.warning(
+                    "tidings found Redis at %s emptied (restarted or flushed from outside): "
+                    "group sends may miss members until every process has announced itself "
+                    "again (within %.3gs); their reports say membership_reset=True",
+                    self.label,
+                    window,
+                )
+        return epoch is None or now - self._sent_epoch_changed < window
+
+    async def _run(self) -> None:
+        me = asyncio.current_task()
+        # The reader's own connection, outside the pool: a blocking read per batch costs
+        # about half the client CPU this way (no pool checkout and release per read). After
+        # a failure or a cut-off read redis-py has disconnected it; the next read reconnects.
+        box: list[Connection | None] = [None]
+        try:
+            await self._drain(me, box)
+        finally:
+            conn = box[0]
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.disconnect(nowait=True)
+
+    async def _drain(self, me: asyncio.Task[Any] | None, conn_box: list[Connection | None]) -> None:
+        """The drain loop; ``conn_box`` holds the reader's connection (closed by _run)."""
+        interval = self.heartbeat_interval
+        block = min(1.0, interval)
+        next_beat = 0.0
+        down_since: float | None = None
+        down_reason = ""
+        delay = 0.05
+        label = self.label
+        deadlines = self.connections.deadlines()
+        while self.task is me:
+            # redis-py can swallow a cancellation that lands while it connects; a
+            # cancelled reader must still end (asyncio.run waits for it).
+            if me is None or me.cancelling():
+                raise asyncio.CancelledError
+            # The deadline is what notices a connection that went silent: the socket
+            # stays open, so nothing else ever would.
+            token = deadlines.add(me, block + GRACE)
+            failure: Exception | None = None
+            try:
+                conn = conn_box[0]
+                if conn is None:
+                    client = self.connections.client(self.index)
+                    conn = conn_box[0] = client.connection_pool.make_connection()  # type: ignore[no-untyped-call]
+                if time.monotonic() >= next_beat:
+                    # On the reader's connection: one connection to notice silence on, as
+                    # the reader has always had (a stuck heartbeat elsewhere would cost a
+                    # second deadline before the reader is back).
+                    await self.beat_on(conn)
+                    next_beat = time.monotonic() + interval
+                await conn.send_command("BLMPOP", block, 1, self.key, "LEFT", "COUNT", BATCH)
+                reply = await conn.read_response()
+            except asyncio.CancelledError:
+                if not deadlines.fired(token) or me.uncancel() > 0:
+                    raise
+                failure = TimeoutError()
+            except Exception as exc:  # every failure is an outage to wait out, never a crash
+                if me.cancelling():
+                    raise asyncio.CancelledError from None  # the failure was our own cancel
+                failure = exc
+            finally:
+                deadlines.remove(token)
+            if failure is not None:
+                self.counters.add("backend_errors")
+                reason = _reason(failure)
+                kind = reason.split(":", 1)[0]
+                if down_since is None or kind != down_reason:
+                    logger.warning(
+                        "tidings lost Redis at %s (%s); retrying with backoff",
+                        label,
+                        reason,
+                    )
+                    down_since = down_since or time.monotonic()
+                    down_reason = kind
+                await asyncio.sleep(jittered(delay))
+                delay = min(delay * 2, 2.0)
+                continue
+            if down_since is not None:
+                self.counters.add("reconnects")
+                logger.warning(
+                    "tidings is back on Redis at %s after %.1fs",
+                    label,
+                    time.monotonic() - down_since,
+                )
+                down_since = None
+                next_beat = 0.0  # the next heartbeat tells whether Redis came back empty
+            delay = 0.05
+            if reply:
+                self.dispatch(reply[1])
+
+    def dispatch(self, entries: list[bytes]) -> None:
+        """Deliver a batch of mailbox entries into the local hub; one bad entry is counted,
+        logged and skipped, never the rest of the batch."""
+        hub = self.hub
+        now = self.server_now_ms()
+        expired = 0
+        if self.handover is not None:
+            entries = self.handover.fresh(entries)
+        for raw in entries:
+            target = "?"
+            try:
+                deadline, position, kind, target, payload = entry.parse(raw)
+                if deadline <= now:
+                    expired += 1
+                    continue
+                ttl = (deadline - now) / 1000
+                if kind == entry.GROUP:
+                    frame = self.decode(payload)  # once, for every local member
+                    if position is not None:
+                        frame = with_position(frame, POSITION_KEY, position)
+                    hub.fan_out(target, frame, ttl)
+                elif kind == entry.DIRECT:
+                    if not hub.put(target, self.decode(payload), ttl):
+                        self.counters.add("dropped")
+                        hub.drops.record(f"channel {target!r}", 1)
+                elif kind == entry.CONTROL:
+                    self.memberships.apply(target, payload)
+                else:
+                    raise ValueError(f"a {kind!r} entry does not belong in a mailbox")
+            except Exception as exc:
+                self.skip_bad(target, exc)
+        if expired:
+            self.counters.add("expired_in_transit", expired)
+
+    def skip_bad(self, target: str, exc: Exception) -> None:
+        """Count an entry that cannot be read; log it (at most once a second, with how
+        many were skipped meanwhile)."""
+        self.bad_entries += 1
+        self.counters.add("dropped")
+        now = time.monotonic()
+        if now - self._bad_logged >= 1.0:
+            self._bad_logged = now
+            logger.error(
+                "tidings skipped an unreadable message for %s (%s: %s); %d skipped so far. "
+                "Do all processes share the same symmetric_encryption_keys and version?",
+                target,
+                type(exc).__name__,
+                exc,
+                self.bad_entries,
+            )
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
