@@ -259,10 +259,11 @@ class MailboxReader:
             token = deadlines.add(me, block + GRACE)
             failure: Exception | None = None
             try:
+                client = self.connections.client(self.index)  # on Sentinel: checks the master
                 conn = conn_box[0]
                 if conn is None:
-                    client = self.connections.client(self.index)
                     conn = conn_box[0] = client.connection_pool.make_connection()  # type: ignore[no-untyped-call]
+                await _connect(conn, client)
                 if time.monotonic() >= next_beat:
                     # On the reader's connection: one connection to notice silence on, as
                     # the reader has always had (a stuck heartbeat elsewhere would cost a
@@ -363,3 +364,17 @@ class MailboxReader:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def _connect(conn: Connection, client: Client) -> None:
+    """(Re)connect the reader's own connection where the client's pool would.
+
+    redis-py reconnects a dropped connection inside ``send_command`` with the base class's
+    connect, which skips a Sentinel-managed connection's master lookup (it would dial
+    localhost:6379); and a connection outside the pool is not moved by a followed failover.
+    """
+    master = getattr(client.connection_pool, "master_address", None)
+    if conn.is_connected and master is not None and (conn.host, conn.port) != tuple(master):
+        await conn.disconnect()  # the sentinels named another master: read there
+    if not conn.is_connected:
+        await conn.connect()  # type: ignore[no-untyped-call]
