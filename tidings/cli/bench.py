@@ -14,7 +14,7 @@ from ..exceptions import MissingDependency
 
 # The same tuples as tidings.bench.run.SCENARIOS and tidings.bench.peers.REDIS_LAYERS
 # (a test keeps them equal): the parser must not import the harness to offer them.
-SCENARIOS = ("inproc", "fanout", "groups", "p2p", "queue", "e2e")
+SCENARIOS = ("inproc", "fanout", "groups", "rooms", "p2p", "queue", "e2e")
 LAYERS = ("tidings", "core", "pubsub")
 # What the [bench] extra installs, by import name: the harness runs tidings on Redis
 # against Channels' in-memory layer and channels_redis, end to end through uvicorn.

@@ -7,16 +7,16 @@ their depths. Nothing is written.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .connection import Client, command
 
-if TYPE_CHECKING:
-    from .layer import RedisChannelLayer
 
+async def snapshot(layer: Any) -> dict[str, Any]:
+    """What ``tidings inspect`` shows: processes, groups, queues, as JSON-ready data.
 
-async def snapshot(layer: RedisChannelLayer) -> dict[str, Any]:
-    """What ``tidings inspect`` shows: processes, groups, queues, as JSON-ready data."""
+    ``layer`` is a ``RedisChannelLayer`` (typed loosely: no module here imports layer.py).
+    """
     keys = layer.keys
     processes: list[dict[str, Any]] = []
     groups: list[dict[str, Any]] = []
