@@ -5,11 +5,13 @@ memberships of those channels. The memory layer *is* a hub; the Redis layer
 uses one for its process-specific channels and fans group messages out through
 it. Capacity, expiry, fairness and cancellation safety are written here once.
 
-Thread and loop safety: every mutation happens under one ``threading.Lock``.
-A receiver waits on a future of its own event loop; a sender in another loop
-or thread wakes it with ``call_soon_threadsafe``. The woken receiver pops the
-message itself, so a receive cancelled after its wake-up loses nothing: the
-message is still in the inbox and the wake-up is passed on to the next waiter.
+Thread and loop safety: every mutation happens under one ``threading.Lock`` except
+the receive fast path, which pops without it (``deque.popleft`` is atomic, and a pop
+never changes which inbox or group exists). A receiver waits on a future of its own
+event loop; a sender in another loop or thread wakes it with ``call_soon_threadsafe``.
+The woken receiver pops the message itself, so a receive cancelled after its wake-up
+loses nothing: the message is still in the inbox and the wake-up is passed on to the
+next waiter.
 """
 
 from __future__ import annotations
@@ -241,11 +243,6 @@ class Hub:
             return [c for c, until in self.groups.get(group, {}).items() if until > now]
 
     # -- housekeeping ------------------------------------------------------------
-
-    def depth(self, channel: str) -> int:
-        """Messages waiting in ``channel`` (expired ones included until swept)."""
-        inbox = self.inboxes.get(channel)
-        return 0 if inbox is None else len(inbox.items)
 
     def waiting_loop(self) -> asyncio.AbstractEventLoop | None:
         """A running, open event loop on which some receiver is waiting, if any."""

@@ -62,9 +62,6 @@ class Keys:
     def stats(self, instance: str) -> str:
         return f"{self.prefix}stats:{instance}"
 
-    def pattern(self) -> str:
-        return self.prefix + "*"
-
 
 def instance_of(channel: str) -> str | None:
     """The instance token of a process-specific name (``a.b.<token>!local``), else None."""
