@@ -29,14 +29,8 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
 from ...exceptions import ConfigurationError
+from .redaction import encode_userinfo, redact, shape
 from .sentinel import SentinelMaster
-
-
-def _encode_userinfo(url: str) -> str:
-    from .hosts import _encode_userinfo as encode  # hosts imports this module
-
-    return encode(url)
-
 
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
@@ -125,7 +119,7 @@ def _split(url: str) -> Any:
         return urlsplit(url)
     except ValueError:  # e.g. an unbalanced '[' (read as an IPv6 address) after the '@'
         raise ConfigurationError(
-            f"Cannot read {_redact(url)!r}; percent-encode special characters in passwords."
+            f"Cannot read {redact(url)!r}; percent-encode special characters in passwords."
         ) from None
 
 
@@ -156,7 +150,7 @@ def _sentinel_from_dict(item: Mapping[Any, Any]) -> SentinelHost:
     if not isinstance(master_name, str) or not master_name:
         raise ConfigurationError(
             "A Sentinel host needs 'master_name', the name the sentinels monitor "
-            f"(e.g. 'mymaster'); got {_shape(master_name)}."
+            f"(e.g. 'mymaster'); got {shape(master_name)}."
         )
     if isinstance(sentinels, (str, bytes)) or not isinstance(sentinels, (list, tuple)):
         raise ConfigurationError(
@@ -179,14 +173,14 @@ def _sentinel_from_url(url: str) -> SentinelHost:
     # the userinfo would break the URL's parsing (a password with '/', '?', '#' or '@').
     cut = url.rfind("?sentinel_")
     base, query = (url[:cut], url[cut + 1 :]) if cut >= 0 else (url, "")
-    parts = _split(_encode_userinfo(base))
+    parts = _split(encode_userinfo(base))
     if query:
         parts = parts._replace(query=query if not parts.query else parts.query + "&" + query)
     addresses = _netloc_addresses(parts.netloc, _SENTINEL_DEFAULT_PORT, url)
     path = [p for p in parts.path.split("/") if p]
     if not path or len(path) > 2:
         raise ConfigurationError(
-            f"Sentinel URL {_redact(url)!r} must name the master: "
+            f"Sentinel URL {redact(url)!r} must name the master: "
             "redis+sentinel://host:26379[,host2:26379]/mymaster[/db]."
         )
     options: dict[str, Any] = _credentials(parts)
@@ -200,7 +194,7 @@ def _sentinel_from_url(url: str) -> SentinelHost:
             sentinel_options["username"] = value
         else:
             raise ConfigurationError(  # not named: a stray '&' may split a password
-                f"Sentinel URL {_redact(url)!r} has an option other than sentinel_password "
+                f"Sentinel URL {redact(url)!r} has an option other than sentinel_password "
                 "and sentinel_username; use the dict form for other options."
             )
     if parts.scheme.startswith("rediss"):
@@ -210,16 +204,16 @@ def _sentinel_from_url(url: str) -> SentinelHost:
 
 
 def _cluster_from_url(url: str) -> ClusterHost:
-    parts = _split(_encode_userinfo(url))
+    parts = _split(encode_userinfo(url))
     addresses = _netloc_addresses(parts.netloc, _REDIS_DEFAULT_PORT, url)
     path = [p for p in parts.path.split("/") if p]
     if path and (len(path) > 1 or _db(path[0], url) != 0):
         raise ConfigurationError(
-            f"Cluster URL {_redact(url)!r} names a database; a Redis Cluster has only db 0."
+            f"Cluster URL {redact(url)!r} names a database; a Redis Cluster has only db 0."
         )
     if parts.query:
         raise ConfigurationError(
-            f"Cluster URL {_redact(url)!r} has options; use the hosts dict form for options."
+            f"Cluster URL {redact(url)!r} has options; use the hosts dict form for options."
         )
     options = _credentials(parts)
     if parts.scheme.startswith("rediss"):
@@ -234,10 +228,10 @@ def _netloc_addresses(netloc: str, default_port: int, url: str) -> tuple[Address
         host, _, port = part.rpartition(":") if ":" in part else (part, "", "")
         host = host or "localhost"
         if port and not port.isdigit():
-            raise ConfigurationError(f"Port {port!r} in {_redact(url)!r} is not a number.")
+            raise ConfigurationError(f"Port {port!r} in {redact(url)!r} is not a number.")
         addresses.append((host, int(port) if port else default_port))
     if not hosts:
-        raise ConfigurationError(f"URL {_redact(url)!r} lists no host.")
+        raise ConfigurationError(f"URL {redact(url)!r} lists no host.")
     return tuple(addresses)
 
 
@@ -256,7 +250,7 @@ def _credentials(parts: Any) -> dict[str, Any]:
 
 def _db(text: str, url: str) -> int:
     if not text.isdigit():
-        raise ConfigurationError(f"Database {text!r} in {_redact(url)!r} is not a number.")
+        raise ConfigurationError(f"Database {text!r} in {redact(url)!r} is not a number.")
     return int(text)
 
 
@@ -271,27 +265,11 @@ def _address(entry: object, what: str) -> Address:
         return (entry[0], entry[1])
     raise ConfigurationError(
         f"Each of {what!r} must be a (host, port) tuple like ('10.0.0.1', 26379); "
-        f"got {_shape(entry)}."  # never the entry itself: it may hold a password
+        f"got {shape(entry)}."  # never the entry itself: it may hold a password
     )
-
-
-def _redact(url: str) -> str:
-    """The URL without userinfo or query (either may hold a password)."""
-    scheme, _, rest = url.partition("://")
-    # A raw '?' or '#' may sit inside the password, so cut at the last '@' before
-    # cutting the query off: whatever precedes an '@' is never shown.
-    _, at, hosts = rest.rpartition("@")
-    shown = (hosts if at else rest).partition("?")[0].partition("#")[0]
-    return f"{scheme}://***@{shown}" if at else f"{scheme}://{shown}"
-
-
-def _shape(item: object) -> str:
-    if isinstance(item, (tuple, list)):
-        return f"a {type(item).__name__} of {len(item)} item(s)"
-    return f"a {type(item).__name__}"
 
 
 def _describe(item: object) -> str:
     if isinstance(item, str):
-        return repr(_redact(item))
+        return repr(redact(item))
     return type(item).__name__

@@ -14,10 +14,11 @@ import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ...exceptions import ConfigurationError
 from .deployments import SentinelHost, is_deployment, parse_deployment
+from .redaction import encode_userinfo, shape
 
 DEFAULT_HOST = "redis://localhost:6379"
 _SCHEMES = ("redis", "rediss", "unix", "valkey", "valkeys")
@@ -57,7 +58,7 @@ def parse_hosts(hosts: object) -> list[Host | SentinelHost]:
         hosts = [hosts]
     if not isinstance(hosts, Iterable) or isinstance(hosts, (bytes, bytearray)):
         raise ConfigurationError(
-            f"hosts must be a list of Redis URLs, tuples or dicts; got {_shape(hosts)}."
+            f"hosts must be a list of Redis URLs, tuples or dicts; got {shape(hosts)}."
         )
     parsed = [_parse_any(item, f"hosts[{i}]") for i, item in enumerate(hosts)]
     if not parsed:
@@ -97,36 +98,28 @@ def _parse_one(item: object, where: str) -> Host:
                 return Host(_parse_one(tuple(address), where).url, options)
             if not isinstance(address, str):
                 raise ConfigurationError(
-                    f"{where}['address'] must be a Redis URL or (host, port); "
-                    f"got {_shape(address)}."
+                    f"{where}['address'] must be a Redis URL or (host, port); got {shape(address)}."
                 )
             return Host(_check_url(address, f"{where}['address']"), options)
         host = _check_hostname(options.pop("host", "localhost"), where)
         port = _check_port(options.pop("port", 6379), where)
         db = options.pop("db", 0)
         if isinstance(db, bool) or not isinstance(db, (int, str)) or not str(db).isdigit():
-            raise ConfigurationError(f"{where}['db'] must be a database number, got {_shape(db)}.")
+            raise ConfigurationError(f"{where}['db'] must be a database number, got {shape(db)}.")
         scheme = "rediss" if options.pop("ssl", False) else "redis"
         _check_client_keys(options, where)
         return Host(f"{scheme}://{host}:{port}/{db}", options)
     raise ConfigurationError(
-        f"Cannot read Redis host {where} ({_shape(item)}): use 'redis://host:port/db', "
+        f"Cannot read Redis host {where} ({shape(item)}): use 'redis://host:port/db', "
         "(host, port) or a dict with 'address' or 'host'/'port'."
     )
-
-
-def _shape(item: object) -> str:
-    """What ``item`` is, without its content (which may hold a password)."""
-    if isinstance(item, (tuple, list, Mapping)):
-        return f"a {type(item).__name__} of {len(item)} item(s)"
-    return f"a {type(item).__name__}"
 
 
 def _check_hostname(host: object, where: str) -> str:
     if not isinstance(host, str) or not host or any(c in host for c in "/@?# "):
         raise ConfigurationError(
             f"{where} must give a plain host name such as '127.0.0.1' with its port; "
-            f"got {_shape(host)} that is not one (give URLs as strings, not inside a tuple)."
+            f"got {shape(host)} that is not one (give URLs as strings, not inside a tuple)."
         )
     return host
 
@@ -135,7 +128,7 @@ def _check_port(port: object, where: str) -> int:
     if isinstance(port, str) and port.isdigit():
         port = int(port)
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        shown = repr(port) if isinstance(port, int) else _shape(port)  # may be a secret
+        shown = repr(port) if isinstance(port, int) else shape(port)  # may be a secret
         raise ConfigurationError(
             f"{where} has port {shown}; a port is a whole number from 1 to 65535."
         )
@@ -178,7 +171,7 @@ def _check_client_keys(options: Mapping[str, Any], where: str) -> None:
 
 
 def _check_url(url: str, where: str) -> str:
-    url = _encode_userinfo(url)
+    url = encode_userinfo(url)
     parts = urlsplit(url)
     if parts.scheme not in _SCHEMES:
         raise ConfigurationError(
@@ -197,20 +190,3 @@ def _check_url(url: str, where: str) -> str:
     if parts.scheme.startswith("valkey"):
         url = urlunsplit(parts._replace(scheme=parts.scheme.replace("valkey", "redis")))
     return url
-
-
-def _encode_userinfo(url: str) -> str:
-    """Percent-encode what in a URL's user and password would break its parsing.
-
-    Cloud keys often hold ``/``, ``?``, ``#`` or ``@``; written raw they end the password
-    early, and the rest would be read as host and path (and printed as such). Everything
-    up to the last ``@`` before the path is taken as user:password.
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    userinfo, _, hostpart = rest.rpartition("@")
-    user, colon, password = userinfo.partition(":")
-    safe = "%!$&'()*+,;=-._~"
-    password = quote(password, safe=safe + ":")
-    return f"{scheme}://{quote(user, safe=safe)}{colon}{password}@{hostpart}"
