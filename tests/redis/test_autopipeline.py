@@ -240,3 +240,57 @@ async def test_abort_trip_cuts_off_the_trip_in_flight(redis_server):
         await pauser.aclose()
         await client.delete("ap:held", "ap:behind")
         await client.aclose()
+
+
+PACKED = [
+    ("EVALSHA", "a" * 40, 2, "asgi:mailbox:ab", "k2", b"d003abc", b"\x00\xff\r\n", 60000, -5),
+    ("RPUSH", "k", "é ü", b"", ""),
+    ("PING",),
+]
+
+
+@pytest.mark.parametrize("commands", [PACKED, PACKED[:1], [("LLEN", "k")] * 3])
+def test_pack_makes_the_bytes_redis_py_makes(commands):
+    from tidings.layers.redis.autopipeline import pack
+
+    conn = aioredis.Connection()
+    assert pack(commands, conn) == b"".join(conn.pack_commands(commands))
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [("SET", "k", 1.5), ("SCRIPT LOAD", "return 1"), ("SET", "k", memoryview(b"v"))],
+)
+def test_pack_leaves_what_it_does_not_know_to_redis_py(odd):
+    from tidings.layers.redis.autopipeline import pack
+
+    conn = aioredis.Connection()
+    commands = [("PING",), odd]
+    assert pack(commands, conn) == conn.pack_commands(commands)
+
+
+def test_pack_refuses_a_bool_as_redis_py_does():
+    from redis.exceptions import DataError
+
+    from tidings.layers.redis.autopipeline import pack
+
+    with pytest.raises(DataError):
+        pack([("SET", "k", True)], aioredis.Connection())
+
+
+def test_pack_uses_redis_py_for_another_encoding():
+    from tidings.layers.redis.autopipeline import pack
+
+    conn = aioredis.Connection(encoding="latin-1")
+    commands = [("SET", "k", "é")]
+    assert pack(commands, conn) == conn.pack_commands(commands)
+    assert b"\xe9" in b"".join(conn.pack_commands(commands))
+
+
+async def test_replies_go_through_the_clients_response_callbacks(counted):
+    client, _, key = counted
+    pipeline = AutoPipeline(client)
+    assert await pipeline.call("PING") is True  # redis-py maps PONG to True
+    assert await pipeline.call("SET", key, "v") is True
+    assert await pipeline.call("GET", key) == b"v"
+    await client.delete(key)

@@ -114,6 +114,7 @@ async def rooms(layer: Any, groups: int, size: int, sends: int, me: int, workers
         await layer.group_add(f"r{g}", channel)
         channels.append(channel)
     say("READY", len(channels))
+    cpu = time.process_time()
     latencies: list[float] = []
     last = 0.0
 
@@ -125,7 +126,15 @@ async def rooms(layer: Any, groups: int, size: int, sends: int, me: int, workers
             latencies.append(last - message["t"])
 
     await until_idle([member(c) for c in channels], lambda: len(latencies))
-    say("RESULT", {"received": len(latencies), "last": last, "latencies": latencies})
+    say(
+        "RESULT",
+        {
+            "received": len(latencies),
+            "last": last,
+            "latencies": latencies,
+            "cpu": time.process_time() - cpu,  # this process's, from READY on
+        },
+    )
 
 
 async def queue(layer: Any) -> None:
@@ -150,7 +159,7 @@ async def queue(layer: Any) -> None:
 async def echo(layer: Any, n: int) -> None:
     channels = [await layer.new_channel() for _ in range(n)]
     say("READY", channels)
-
+    cpu = time.process_time()
     served = 0
 
     async def serve(channel: str) -> None:
@@ -161,7 +170,7 @@ async def echo(layer: Any, n: int) -> None:
             served += 1
 
     await until_idle([serve(c) for c in channels], lambda: served)
-    say("RESULT", {})
+    say("RESULT", {"cpu": time.process_time() - cpu})
 
 
 async def wsclients(url: str, n: int) -> None:
