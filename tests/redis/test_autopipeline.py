@@ -294,3 +294,30 @@ async def test_replies_go_through_the_clients_response_callbacks(counted):
     assert await pipeline.call("SET", key, "v") is True
     assert await pipeline.call("GET", key) == b"v"
     await client.delete(key)
+
+
+async def test_trips_share_one_checked_out_connection_given_back_on_close(counted):
+    client, _, key = counted
+    pool = client.connection_pool
+    pipeline = AutoPipeline(client)
+    for i in range(5):
+        assert await pipeline.call("RPUSH", key, i) == i + 1
+    assert pipeline.stats.round_trips == 5
+    assert len(pool._in_use_connections) == 1  # one connection for every trip
+    await pipeline.aclose()
+    assert len(pool._in_use_connections) == 0
+
+
+async def test_a_connection_the_pool_marks_for_reconnect_is_given_back_after_its_trip(counted):
+    """A followed Sentinel failover marks busy connections for reconnection: the one the
+    auto-pipeline holds must be closed and given back, as a pooled command's would be."""
+    client, _, key = counted
+    pool = client.connection_pool
+    pipeline = AutoPipeline(client)
+    assert await pipeline.call("RPUSH", key, "a") == 1
+    held = next(iter(pool._in_use_connections))
+    held.mark_for_reconnect()
+    assert await pipeline.call("RPUSH", key, "b") == 2  # this trip still ends on it
+    assert held not in pool._in_use_connections and not held.is_connected
+    assert await pipeline.call("RPUSH", key, "c") == 3  # the next one takes a fresh one
+    await pipeline.aclose()
