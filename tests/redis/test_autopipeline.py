@@ -296,16 +296,25 @@ async def test_replies_go_through_the_clients_response_callbacks(counted):
     await client.delete(key)
 
 
-async def test_trips_share_one_checked_out_connection_given_back_on_close(counted):
+async def test_back_to_back_trips_share_one_connection_given_back_when_idle(counted):
     client, _, key = counted
     pool = client.connection_pool
-    pipeline = AutoPipeline(client)
-    for i in range(5):
-        assert await pipeline.call("RPUSH", key, i) == i + 1
+    pipeline = AutoPipeline(client, max_batch=2)
+    used: set[int] = set()
+    real = pipeline._round_trip
+
+    async def spy(commands: list[tuple[Any, ...]]) -> list[Any]:
+        used.update(id(c) for c in pool._in_use_connections)
+        return await real(commands)
+
+    pipeline._round_trip = spy  # type: ignore[method-assign]
+    results = await asyncio.gather(*(pipeline.call("RPUSH", key, i) for i in range(10)))
+    assert sorted(results) == list(range(1, 11))
     assert pipeline.stats.round_trips == 5
-    assert len(pool._in_use_connections) == 1  # one connection for every trip
-    await pipeline.aclose()
+    assert len(used) == 1  # one connection for the 5 trips of the burst
+    # the queue is empty: the connection is back in the pool, free for a blocking read
     assert len(pool._in_use_connections) == 0
+    await pipeline.aclose()
 
 
 async def test_a_connection_the_pool_marks_for_reconnect_is_given_back_after_its_trip(counted):
@@ -315,9 +324,22 @@ async def test_a_connection_the_pool_marks_for_reconnect_is_given_back_after_its
     pool = client.connection_pool
     pipeline = AutoPipeline(client)
     assert await pipeline.call("RPUSH", key, "a") == 1
+    first = asyncio.create_task(pipeline.call("RPUSH", key, "b"))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # in flight: the pipeline holds its connection
     held = next(iter(pool._in_use_connections))
+    closed: list[bool] = []
+    real = held.disconnect
+
+    async def disconnect(*args: Any, **kwargs: Any) -> None:
+        closed.append(True)
+        await real(*args, **kwargs)
+
+    held.disconnect = disconnect  # type: ignore[method-assign]
+    second = asyncio.create_task(pipeline.call("RPUSH", key, "c"))  # queued behind it
     held.mark_for_reconnect()
-    assert await pipeline.call("RPUSH", key, "b") == 2  # this trip still ends on it
-    assert held not in pool._in_use_connections and not held.is_connected
-    assert await pipeline.call("RPUSH", key, "c") == 3  # the next one takes a fresh one
+    assert await first == 2  # the trip in flight still ends on it
+    assert closed  # then the connection was closed, so the next trip connects anew
+    assert await second == 3
+    assert not held.should_reconnect()
     await pipeline.aclose()

@@ -21,11 +21,12 @@ commands issued concurrently on one event loop are queued and sent together:
 
 A trip is redis-py's pipeline round trip without the ``Pipeline`` object around it: one
 ``send_packed_command``, one ``read_response`` per command (hiredis), the client's response
-callbacks. Trips go one at a time, so the auto-pipeline keeps one connection of the
-client's pool checked out between them (a checkout and release cost ~13 µs a trip with
-redis-py 7's pool); it gives it back when a trip fails (redis-py disconnected it) and when
-the pool marked it for reconnection (a followed Sentinel failover), as a pooled command
-would on release, and on ``aclose()``.
+callbacks. Trips go one at a time, so while calls keep coming the auto-pipeline keeps one
+connection of the client's pool checked out from trip to trip (a checkout and release cost
+~13 µs a trip with redis-py 7's pool). It gives it back as soon as the queue is empty (so
+the pool has it for a blocking read: on a Sentinel deployment whose sentinels are down, a
+new connection cannot be made), when a trip fails (redis-py disconnected it), when the pool
+marked it for reconnection (a followed Sentinel failover), and on ``aclose()``.
 Only the packing is done here (``pack``): redis-py's ``pack_command`` runs its encoder on
 every argument and was ~40 % of a sender's Python time; RESP arrays of bulk strings are the
 whole format, and anything ``pack`` does not know goes to redis-py's packer.
@@ -120,14 +121,18 @@ class AutoPipeline:
         batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         try:
             while queue:
-                batch = []
-                while queue and len(batch) < self.max_batch:
-                    item = queue.popleft()
-                    if not item[1].cancelled():  # its caller gave up before it was sent
-                        batch.append(item)
-                if batch:
-                    await self._send(batch)
-                batch = []
+                while queue:
+                    batch = []
+                    while queue and len(batch) < self.max_batch:
+                        item = queue.popleft()
+                        if not item[1].cancelled():  # its caller gave up before it was sent
+                            batch.append(item)
+                    if batch:
+                        await self._send(batch)
+                    batch = []
+                # Idle: the connection goes back to the pool (calls made meanwhile are
+                # sent by this loop, which looks at the queue once more).
+                await self._give_back()
         except asyncio.CancelledError:
             error = RedisConnectionError("the auto-pipeline was stopped mid round trip")
             _fail(batch, error)
@@ -214,6 +219,12 @@ class AutoPipeline:
             await pool.release(conn)
         return replies
 
+    async def _give_back(self) -> None:
+        """The held connection (if any) back to the client's pool."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self.client.connection_pool.release(conn)
+
     def abort_trip(self) -> None:
         """Cut off the round trip in flight, if any, as its deadline would: a caller
         whose own deadline fired has seen the connection go silent, and the calls queued
@@ -232,9 +243,7 @@ class AutoPipeline:
             await asyncio.gather(sender, return_exceptions=True)
         _fail(self._queue, RedisConnectionError("the auto-pipeline is closed"))
         self._queue.clear()
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await self.client.connection_pool.release(conn)
+        await self._give_back()
 
 
 _UTF8 = ("utf-8", "utf8", "UTF-8", "UTF8")
