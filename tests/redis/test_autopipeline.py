@@ -312,8 +312,15 @@ async def test_back_to_back_trips_share_one_connection_given_back_when_idle(coun
     assert sorted(results) == list(range(1, 11))
     assert pipeline.stats.round_trips == 5
     assert len(used) == 1  # one connection for the 5 trips of the burst
-    # the queue is empty: the connection is back in the pool, free for a blocking read
-    assert len(pool._in_use_connections) == 0
+    sender = pipeline._sender
+    assert sender is not None  # lingering for company, with its connection
+    assert await pipeline.call("RPUSH", key, 10) == 11  # a lone call, sent at once
+    assert pipeline._sender is sender and len(used) == 1  # no new task, no checkout
+    await asyncio.sleep(pipeline.linger * 3)
+    # idle past the linger: the connection is back in the pool (free for a blocking
+    # read) and the sender has ended
+    assert len(pool._in_use_connections) == 0 and pipeline._sender is None
+    assert await pipeline.call("LLEN", key) == 11
     await pipeline.aclose()
 
 

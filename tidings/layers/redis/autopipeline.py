@@ -22,11 +22,16 @@ commands issued concurrently on one event loop are queued and sent together:
 A trip is redis-py's pipeline round trip without the ``Pipeline`` object around it: one
 ``send_packed_command``, one ``read_response`` per command (hiredis), the client's response
 callbacks. Trips go one at a time, so while calls keep coming the auto-pipeline keeps one
-connection of the client's pool checked out from trip to trip (a checkout and release cost
-~13 µs a trip with redis-py 7's pool). It gives it back as soon as the queue is empty (so
-the pool has it for a blocking read: on a Sentinel deployment whose sentinels are down, a
-new connection cannot be made), when a trip fails (redis-py disconnected it), when the pool
-marked it for reconnection (a followed Sentinel failover), and on ``aclose()``.
+connection of the client's pool checked out from trip to trip: a checkout costs ~13 µs and
+a loop turn with redis-py 7 (it polls the socket under a zero timeout). When the queue is
+empty the sender task lingers ``linger`` seconds (50 ms) for the next call, so a lone call
+made then costs neither a task nor a checkout, and is still sent on the next loop turn;
+after that it gives the connection back to the pool and ends. On a Sentinel deployment the
+connection goes back as soon as the queue is empty: a new connection there means asking
+the sentinels, so a blocking read must find this one idle in the pool (with the sentinels
+down it could not make its own). The connection also goes back when a trip fails (redis-py
+disconnected it), when the pool marked it for reconnection (a followed Sentinel failover),
+and on ``aclose()``.
 Only the packing is done here (``pack``): redis-py's ``pack_command`` runs its encoder on
 every argument and was ~40 % of a sender's Python time; RESP arrays of bulk strings are the
 whole format, and anything ``pack`` does not know goes to redis-py's packer.
@@ -52,6 +57,7 @@ if TYPE_CHECKING:
     from .deadlines import Deadlines
 
 DEFAULT_MAX_BATCH = 512
+DEFAULT_LINGER = 0.05
 
 
 @dataclass
@@ -72,9 +78,12 @@ class AutoPipeline:
         client: aioredis.Redis,
         max_batch: int = DEFAULT_MAX_BATCH,
         trip_deadline: tuple[Deadlines, float] | None = None,
+        linger: float = DEFAULT_LINGER,
     ) -> None:
         """``trip_deadline``: (the loop's deadlines, seconds) bounding each round trip; a
-        trip cut off fails its calls and the queued ones with a connection error."""
+        trip cut off fails its calls and the queued ones with a connection error.
+        ``linger``: how long the sender task and its connection wait for the next call
+        once the queue is empty."""
         if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
             raise ValueError(f"max_batch must be an int >= 1, got {max_batch!r}.")
         self.client = client
@@ -88,6 +97,11 @@ class AutoPipeline:
         self._in_flight = False
         self._aborting = False
         self._conn: AbstractConnection | None = None  # checked out of the client's pool
+        self._wakeup: asyncio.Future[None] | None = None  # the idle sender waits on it
+        self.linger = linger
+        # A Sentinel pool makes a new connection only by asking the sentinels: an idle
+        # connection goes back to it at once, so a blocking read never depends on them.
+        self._hold_idle = not hasattr(client.connection_pool, "sentinel_manager")
 
     async def call(self, *args: Any) -> Any:
         """Run one command (``"EVALSHA", sha, 1, key, ...``) and return its reply.
@@ -108,6 +122,10 @@ class AutoPipeline:
         self._queue.append((args, future))
         if self._sender is None:
             self._sender = loop.create_task(self._send_all(), name="tidings-autopipeline")
+        else:
+            wakeup = self._wakeup
+            if wakeup is not None and not wakeup.done():
+                wakeup.set_result(None)  # the sender lingers for company: it sends at once
         try:
             return await future
         except asyncio.CancelledError:
@@ -118,9 +136,10 @@ class AutoPipeline:
     async def _send_all(self) -> None:
         """Send queued calls, one round trip at a time, until the queue is empty."""
         queue = self._queue
+        loop = asyncio.get_running_loop()
         batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         try:
-            while queue:
+            while True:
                 while queue:
                     batch = []
                     while queue and len(batch) < self.max_batch:
@@ -130,9 +149,22 @@ class AutoPipeline:
                     if batch:
                         await self._send(batch)
                     batch = []
-                # Idle: the connection goes back to the pool (calls made meanwhile are
-                # sent by this loop, which looks at the queue once more).
-                await self._give_back()
+                # Idle: wait a moment for the next call, which then costs neither a new
+                # task nor a pool checkout; then give the connection back and end.
+                if not self._hold_idle:
+                    await self._give_back()
+                wakeup = self._wakeup = loop.create_future()
+                try:
+                    async with asyncio.timeout(self.linger):
+                        await wakeup
+                except TimeoutError:
+                    pass
+                finally:
+                    self._wakeup = None
+                if not queue:
+                    await self._give_back()  # calls made meanwhile: the loop goes on
+                    if not queue:
+                        return
         except asyncio.CancelledError:
             error = RedisConnectionError("the auto-pipeline was stopped mid round trip")
             _fail(batch, error)
@@ -141,6 +173,7 @@ class AutoPipeline:
             raise
         finally:
             self._sender = None
+            self._wakeup = None
 
     async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
         stats = self.stats
