@@ -242,4 +242,14 @@ async def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:]))
+    # TIDINGS_BENCH_PROFILE=DIR: each worker writes a cProfile of its run to DIR/<pid>.prof
+    # (what the receiving side spends its time on; pstats or snakeviz read it).
+    profile_dir = os.environ.get("TIDINGS_BENCH_PROFILE")
+    if profile_dir:
+        import cProfile
+
+        with cProfile.Profile() as profiler:
+            asyncio.run(main(sys.argv[1:]))
+        profiler.dump_stats(os.path.join(profile_dir, f"{os.getpid()}.prof"))
+    else:
+        asyncio.run(main(sys.argv[1:]))
