@@ -105,12 +105,12 @@ class Hub:
             members = self.groups.get(group)
             if not members:
                 return 0, 0
-            expired = [c for c, until in members.items() if until <= now]
-            for channel in expired:
-                del members[channel]
-            if not members:
-                del self.groups[group]
-                return 0, 0
+            if min(members.values()) <= now:  # rare: most sends find no expired member
+                for channel in [c for c, until in members.items() if until <= now]:
+                    del members[channel]
+                if not members:
+                    del self.groups[group]
+                    return 0, 0
             delivered = self._put_many(members, payload, now, ttl)
             count = len(members)
         if delivered < count:
@@ -139,8 +139,15 @@ class Hub:
                     continue
             items.append(item)
             delivered += 1
-            if inbox.waiters:
-                self._wake(inbox, loop)
+            waiters = inbox.waiters
+            if waiters:
+                # _wake's common case inline: the oldest waiter is live and on this loop.
+                waiter = waiters[0]
+                if not waiter.done() and waiter.get_loop() is loop:
+                    waiters.popleft()
+                    waiter.set_result(None)
+                else:
+                    self._wake(inbox, loop)
         counters = self.counters
         counters.sent += delivered
         counters.dropped += dropped

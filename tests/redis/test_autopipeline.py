@@ -240,3 +240,113 @@ async def test_abort_trip_cuts_off_the_trip_in_flight(redis_server):
         await pauser.aclose()
         await client.delete("ap:held", "ap:behind")
         await client.aclose()
+
+
+PACKED = [
+    ("EVALSHA", "a" * 40, 2, "asgi:mailbox:ab", "k2", b"d003abc", b"\x00\xff\r\n", 60000, -5),
+    ("RPUSH", "k", "é ü", b"", ""),
+    ("PING",),
+]
+
+
+@pytest.mark.parametrize("commands", [PACKED, PACKED[:1], [("LLEN", "k")] * 3])
+def test_pack_makes_the_bytes_redis_py_makes(commands):
+    from tidings.layers.redis.autopipeline import pack
+
+    conn = aioredis.Connection()
+    assert pack(commands, conn) == b"".join(conn.pack_commands(commands))
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [("SET", "k", 1.5), ("SCRIPT LOAD", "return 1"), ("SET", "k", memoryview(b"v"))],
+)
+def test_pack_leaves_what_it_does_not_know_to_redis_py(odd):
+    from tidings.layers.redis.autopipeline import pack
+
+    conn = aioredis.Connection()
+    commands = [("PING",), odd]
+    assert pack(commands, conn) == conn.pack_commands(commands)
+
+
+def test_pack_refuses_a_bool_as_redis_py_does():
+    from redis.exceptions import DataError
+
+    from tidings.layers.redis.autopipeline import pack
+
+    with pytest.raises(DataError):
+        pack([("SET", "k", True)], aioredis.Connection())
+
+
+def test_pack_uses_redis_py_for_another_encoding():
+    from tidings.layers.redis.autopipeline import pack
+
+    conn = aioredis.Connection(encoding="latin-1")
+    commands = [("SET", "k", "é")]
+    assert pack(commands, conn) == conn.pack_commands(commands)
+    assert b"\xe9" in b"".join(conn.pack_commands(commands))
+
+
+async def test_replies_go_through_the_clients_response_callbacks(counted):
+    client, _, key = counted
+    pipeline = AutoPipeline(client)
+    assert await pipeline.call("PING") is True  # redis-py maps PONG to True
+    assert await pipeline.call("SET", key, "v") is True
+    assert await pipeline.call("GET", key) == b"v"
+    await client.delete(key)
+
+
+async def test_back_to_back_trips_share_one_connection_given_back_when_idle(counted):
+    client, _, key = counted
+    pool = client.connection_pool
+    pipeline = AutoPipeline(client, max_batch=2)
+    used: set[int] = set()
+    real = pipeline._round_trip
+
+    async def spy(commands: list[tuple[Any, ...]]) -> list[Any]:
+        used.update(id(c) for c in pool._in_use_connections)
+        return await real(commands)
+
+    pipeline._round_trip = spy  # type: ignore[method-assign]
+    results = await asyncio.gather(*(pipeline.call("RPUSH", key, i) for i in range(10)))
+    assert sorted(results) == list(range(1, 11))
+    assert pipeline.stats.round_trips == 5
+    assert len(used) == 1  # one connection for the 5 trips of the burst
+    sender = pipeline._sender
+    assert sender is not None  # lingering for company, with its connection
+    assert await pipeline.call("RPUSH", key, 10) == 11  # a lone call, sent at once
+    assert pipeline._sender is sender and len(used) == 1  # no new task, no checkout
+    await asyncio.sleep(pipeline.linger * 3)
+    # idle past the linger: the connection is back in the pool (free for a blocking
+    # read) and the sender has ended
+    assert len(pool._in_use_connections) == 0 and pipeline._sender is None
+    assert await pipeline.call("LLEN", key) == 11
+    await pipeline.aclose()
+
+
+async def test_a_connection_the_pool_marks_for_reconnect_is_given_back_after_its_trip(counted):
+    """A followed Sentinel failover marks busy connections for reconnection: the one the
+    auto-pipeline holds must be closed and given back, as a pooled command's would be."""
+    client, _, key = counted
+    pool = client.connection_pool
+    pipeline = AutoPipeline(client)
+    assert await pipeline.call("RPUSH", key, "a") == 1
+    first = asyncio.create_task(pipeline.call("RPUSH", key, "b"))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # in flight: the pipeline holds its connection
+    held = next(iter(pool._in_use_connections))
+    closed: list[bool] = []
+    real = held.disconnect
+
+    async def disconnect(*args: Any, **kwargs: Any) -> None:
+        closed.append(True)
+        await real(*args, **kwargs)
+
+    held.disconnect = disconnect  # type: ignore[method-assign]
+    second = asyncio.create_task(pipeline.call("RPUSH", key, "c"))  # queued behind it
+    held.mark_for_reconnect()
+    assert await first == 2  # the trip in flight still ends on it
+    assert closed  # then the connection was closed, so the next trip connects anew
+    assert await second == 3
+    assert not held.should_reconnect()
+    await pipeline.aclose()

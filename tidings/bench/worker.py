@@ -114,6 +114,7 @@ async def rooms(layer: Any, groups: int, size: int, sends: int, me: int, workers
         await layer.group_add(f"r{g}", channel)
         channels.append(channel)
     say("READY", len(channels))
+    cpu = time.process_time()
     latencies: list[float] = []
     last = 0.0
 
@@ -125,12 +126,19 @@ async def rooms(layer: Any, groups: int, size: int, sends: int, me: int, workers
             latencies.append(last - message["t"])
 
     await until_idle([member(c) for c in channels], lambda: len(latencies))
-    say("RESULT", {"received": len(latencies), "last": last, "latencies": latencies})
+    say(
+        "RESULT",
+        {
+            "received": len(latencies),
+            "last": last,
+            "latencies": latencies,
+            "cpu": time.process_time() - cpu,  # this process's, from READY on
+        },
+    )
 
 
 async def queue(layer: Any) -> None:
     """Take jobs from the normal channel "bench-jobs" until it stays empty for IDLE."""
-    say("READY", 1)
     ids: list[int] = []
     latencies: list[float] = []
     last = 0.0
@@ -143,14 +151,19 @@ async def queue(layer: Any) -> None:
             ids.append(message["i"])
             latencies.append(last - message["t"])
 
-    await until_idle([take()], lambda: len(ids))
+    # Receiving before READY: a layer that subscribes in its first receive (channels_redis
+    # pubsub) missed the first jobs when the sender started sooner, on a loaded machine.
+    taking = asyncio.ensure_future(take())
+    await asyncio.sleep(0.2)
+    say("READY", 1)
+    await until_idle([taking], lambda: len(ids))
     say("RESULT", {"ids": ids, "latencies": latencies, "last": last})
 
 
 async def echo(layer: Any, n: int) -> None:
     channels = [await layer.new_channel() for _ in range(n)]
     say("READY", channels)
-
+    cpu = time.process_time()
     served = 0
 
     async def serve(channel: str) -> None:
@@ -161,7 +174,7 @@ async def echo(layer: Any, n: int) -> None:
             served += 1
 
     await until_idle([serve(c) for c in channels], lambda: served)
-    say("RESULT", {})
+    say("RESULT", {"cpu": time.process_time() - cpu})
 
 
 async def wsclients(url: str, n: int) -> None:
@@ -233,4 +246,14 @@ async def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:]))
+    # TIDINGS_BENCH_PROFILE=DIR: each worker writes a cProfile of its run to DIR/<pid>.prof
+    # (what the receiving side spends its time on; pstats or snakeviz read it).
+    profile_dir = os.environ.get("TIDINGS_BENCH_PROFILE")
+    if profile_dir:
+        import cProfile
+
+        with cProfile.Profile() as profiler:
+            asyncio.run(main(sys.argv[1:]))
+        profiler.dump_stats(os.path.join(profile_dir, f"{os.getpid()}.prof"))
+    else:
+        asyncio.run(main(sys.argv[1:]))
