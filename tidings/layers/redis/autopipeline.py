@@ -32,9 +32,9 @@ the sentinels, so a blocking read must find this one idle in the pool (with the 
 down it could not make its own). The connection also goes back when a trip fails (redis-py
 disconnected it), when the pool marked it for reconnection (a followed Sentinel failover),
 and on ``aclose()``.
-Only the packing is done here (``pack``): redis-py's ``pack_command`` runs its encoder on
-every argument and was ~40 % of a sender's Python time; RESP arrays of bulk strings are the
-whole format, and anything ``pack`` does not know goes to redis-py's packer.
+Commands are packed by hiredis's ``pack_command`` (``pack``): redis-py's asyncio
+``pack_command`` runs its Python encoder on every argument and was ~40 % of a sender's
+Python time; anything ``pack`` does not know goes to redis-py's packer.
 
 Not thread-safe, and bound to the loop of its first call (redis.asyncio clients are too).
 """
@@ -48,6 +48,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -283,33 +284,26 @@ _UTF8 = ("utf-8", "utf8", "UTF-8", "UTF8")
 
 
 def pack(commands: Sequence[Sequence[Any]], conn: AbstractConnection) -> bytes | list[bytes]:
-    """The RESP bytes of ``commands`` (each an array of bulk strings), as redis-py's
-    ``pack_commands`` makes them for str, bytes and int arguments; any other argument
-    (a float, a bool redis-py refuses, a command name with a space), or an encoding other
-    than UTF-8, is left to redis-py's packer so nothing it would send differently goes
-    out from here."""
+    """The RESP bytes of ``commands``, as redis-py's ``pack_commands`` makes them, packed
+    by hiredis (C) when every argument is str, bytes or int; anything else (a float, a bool
+    redis-py refuses, a command name with a space), or an encoding other than UTF-8, is
+    left to redis-py's packer so nothing it would send differently goes out from here."""
     encoder = conn.encoder
     if encoder.encoding not in _UTF8 or encoder.encoding_errors != "strict":
         return conn.pack_commands(commands)
     out: list[bytes] = []
-    add = out.append
     for args in commands:
         name = args[0]
         if type(name) is str and " " in name:
             return conn.pack_commands(commands)
-        add(b"*%d\r\n" % len(args))
         for arg in args:
-            kind = type(arg)
-            if kind is bytes:
-                data = arg
-            elif kind is str:
-                data = arg.encode()
-            elif kind is int:
-                data = b"%d" % arg
-            else:
+            if type(arg) not in _PLAIN:
                 return conn.pack_commands(commands)
-            add(b"$%d\r\n%s\r\n" % (len(data), data))
+        out.append(hiredis.pack_command(tuple(args)))
     return b"".join(out)
+
+
+_PLAIN = frozenset((bytes, str, int))
 
 
 def _fail(items: Any, error: BaseException) -> None:
