@@ -107,6 +107,23 @@ def transient_reply(exc: BaseException) -> str | None:
     return TRANSIENT_REPLIES.get(code)
 
 
+def never_sent(exc: BaseException) -> bool:
+    """Whether a connection error happened before the command could reach Redis (no
+    connection could be made), rather than with the command written and its reply lost."""
+    text = str(exc)
+    return (
+        "connecting to" in text  # redis-py: "Error 111 connecting to host:port. ..."
+        or "Timeout connecting" in text
+        or "auto-pipeline is closed" in text  # AutoPipeline: not sent
+        or "auto-pipeline stopped before sending" in text
+        # The server closed the connection: almost always an idle one (a restart, CLIENT
+        # KILL, its idle timeout), before this command arrived. (A server that dies between
+        # running a command and answering it is the one case this retries wrongly.)
+        or "Connection closed by server" in text
+        or type(exc).__name__ in ("MasterNotFoundError", "SlaveNotFoundError")
+    )
+
+
 def cluster_trouble(exc: BaseException) -> str | None:
     """Why redis-py's cluster client gave up on a command that did not run (its slot map
     is changing: a failover, a resharding), or None for any other error."""
@@ -324,9 +341,15 @@ class Connections:
         return pipeline
 
     async def script(
-        self, partition: int, script: Script, keys: Sequence[str], args: Sequence[Any]
+        self,
+        partition: int,
+        script: Script,
+        keys: Sequence[str],
+        args: Sequence[Any],
+        idempotent: bool = True,
     ) -> Any:
-        """Run ``script`` in ``partition`` through its auto-pipeline, within ``timeout``."""
+        """Run ``script`` in ``partition`` through its auto-pipeline, within ``timeout``
+        (``idempotent``: see ``run``)."""
 
         async def call(client: Client) -> Any:
             result = await script(self.pipeline(client), keys, args)
@@ -334,7 +357,7 @@ class Connections:
                 raise MovingSlot()
             return result
 
-        return await self.run(partition, call, pipelined=True)
+        return await self.run(partition, call, pipelined=True, idempotent=idempotent)
 
     def abort_trips(self, partition: int) -> None:
         """Cut off the running loop's round trip in flight to ``partition``'s host (a
@@ -359,11 +382,17 @@ class Connections:
         op: Callable[[Client], Awaitable[T]],
         extra: float = 0,
         pipelined: bool = False,
+        idempotent: bool = True,
     ) -> T:
         """Run ``op`` on ``partition``'s host; transient failures are retried, and the whole call
         (retries included) ends within ``timeout`` (+ ``extra``, a blocking command's own
         wait) with ``BackendUnavailable``. ``pipelined``: ``op`` goes through the client's
-        auto-pipeline, whose trip in flight is aborted if this call's deadline fires."""
+        auto-pipeline, whose trip in flight is aborted if this call's deadline fires.
+
+        Not ``idempotent`` (a send): retried only after errors that prove it did not run
+        (refused connections, error replies such as OOM or MOVED, a slot on the move); a
+        connection lost after it was written raises ``BackendUnavailable`` saying it may
+        or may not have been done, because running it again could deliver it twice."""
         label = self._labels[partition % len(self.hosts)]
         limit = self.timeout + extra
         problem = "it did not answer"
@@ -382,6 +411,12 @@ class Connections:
                     ) from None
                 except TRANSIENT as exc:
                     problem = f"it is unreachable ({type(exc).__name__}: {exc})"
+                    if not idempotent and not never_sent(exc):
+                        raise BackendUnavailable(
+                            f"Redis at {label} was lost during the call ({type(exc).__name__}: "
+                            f"{exc}): it may or may not have been done, and is not retried "
+                            "(it could be done twice). Retry it if a repeat is harmless."
+                        ) from None
                 except MovingSlot:
                     problem = "a hash slot it needs is moving to another master (resharding)"
                 except ResponseError as exc:
