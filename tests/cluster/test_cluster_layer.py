@@ -141,3 +141,40 @@ async def test_layer_on_cluster_puts_each_partition_on_its_master(redis_cluster)
     finally:
         await layer.flush()
         await layer.close()
+
+
+def test_tidings_url_takes_the_cluster_form_and_its_options() -> None:
+    from tidings.config import layer_from_url
+    from tidings.layers.redis.deployments import ClusterHost
+
+    layer = layer_from_url(
+        "redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001?prefix=c&partitions=8"
+    )
+    host = layer.hosts[0]  # type: ignore[attr-defined]
+    assert isinstance(host, ClusterHost)
+    assert host.nodes == (("127.0.0.1", 7000), ("127.0.0.1", 7001))
+    assert layer.partitions == 8 and layer.prefix == "c"  # type: ignore[attr-defined]
+    assert "pw" not in repr(layer)
+
+
+async def test_inspect_reads_every_master(redis_cluster):
+    """tidings inspect on a Cluster: the processes, groups and mailboxes of all masters."""
+    from tidings.layers.redis.introspection import snapshot
+
+    layer = RedisChannelLayer(hosts=[url(redis_cluster)], prefix="insp", heartbeat_interval=0.2)
+    try:
+        channel = await layer.new_channel()
+        groups = [f"g{n}" for n in range(12)]  # spread over the partitions
+        for group in groups:
+            await layer.group_add(group, channel)
+        await layer.send("backlog.q", {"type": "t"})
+        await asyncio.sleep(0.5)
+        report = await snapshot(layer)
+        assert [p["instance"] for p in report["processes"]] == [layer.instance]
+        assert report["processes"][0]["pid"] > 0  # published from the home partition
+        assert sorted(g["group"] for g in report["groups"]) == sorted(groups)
+        assert {"key": layer.keys.channel("backlog.q"), "depth": 1} in report["queues"]
+        assert sum(1 for q in report["queues"] if ":mbox:" in q["key"]) == 16
+    finally:
+        await layer.flush()
+        await layer.close()
