@@ -178,3 +178,57 @@ async def test_inspect_reads_every_master(redis_cluster):
     finally:
         await layer.flush()
         await layer.close()
+
+
+async def test_a_reader_follows_its_partition_to_another_master():
+    """The slot of a process's home partition moves to another master (key by key, as
+    ``redis-cli --cluster reshard`` does) while messages flow: the reader reconnects to the
+    new owner by itself, and every message arrives once, in order."""
+    from ..cluster_servers import ServerError, start_cluster
+
+    try:
+        cluster = start_cluster(masters=3)
+    except ServerError as exc:
+        pytest.fail(str(exc))
+    receiver = RedisChannelLayer(hosts=[url(cluster)], prefix="move")
+    sender = RedisChannelLayer(hosts=[url(cluster)], prefix="move")
+    try:
+        channel = await receiver.new_channel()
+        home = receiver.keys.partition(receiver.instance)
+        reader = receiver.readers[home]
+        await sender.send(channel, {"type": "t", "i": 0})
+        assert (await asyncio.wait_for(receiver.receive(channel), 5))["i"] == 0
+        slot = key_slot(reader.key)
+        source = slot_owners(cluster)[slot]
+        assert reader.node == ("127.0.0.1", source)
+        target = next(p for p in sorted(set(slot_owners(cluster))) if p != source)
+
+        def ask(port: int, *command: str) -> str:
+            return redis_cli("-p", str(port), *command).strip()
+
+        ask(target, "CLUSTER", "SETSLOT", str(slot), "IMPORTING", ask(source, "CLUSTER", "MYID"))
+        ask(source, "CLUSTER", "SETSLOT", str(slot), "MIGRATING", ask(target, "CLUSTER", "MYID"))
+        sent = 1
+
+        async def send_some(count: int) -> None:
+            nonlocal sent
+            for _ in range(count):
+                await sender.send(channel, {"type": "t", "i": sent})
+                sent += 1
+
+        while keys := ask(source, "CLUSTER", "GETKEYSINSLOT", str(slot), "1").split():
+            ask(source, "MIGRATE", "127.0.0.1", str(target), keys[0], "0", "5000")
+            await send_some(5)  # mid-migration: some keys moved, some not
+        for node in cluster.nodes:
+            ask(node.port, "CLUSTER", "SETSLOT", str(slot), "NODE", ask(target, "CLUSTER", "MYID"))
+        await send_some(10)
+        got = [
+            (await asyncio.wait_for(receiver.receive(channel), 10))["i"] for _ in range(sent - 1)
+        ]
+        assert got == list(range(1, sent))
+        assert reader.node == ("127.0.0.1", target)
+        assert receiver.statistics().reconnects >= 1
+    finally:
+        await receiver.close()
+        await sender.close()
+        cluster.stop()
