@@ -102,7 +102,10 @@ class AutoPipeline:
         self.linger = linger
         # A Sentinel pool makes a new connection only by asking the sentinels: an idle
         # connection goes back to it at once, so a blocking read never depends on them.
-        self._hold_idle = not hasattr(client.connection_pool, "sentinel_manager")
+        # A RedisCluster client has no one pool: its trips are its pipeline's (routed per slot).
+        pool = getattr(client, "connection_pool", None)
+        self._pooled = pool is not None
+        self._hold_idle = self._pooled and not hasattr(pool, "sentinel_manager")
 
     async def call(self, *args: Any) -> Any:
         """Run one command (``"EVALSHA", sha, 1, key, ...``) and return its reply.
@@ -167,9 +170,9 @@ class AutoPipeline:
                     if not queue:
                         return
         except asyncio.CancelledError:
-            error = RedisConnectionError("the auto-pipeline was stopped mid round trip")
-            _fail(batch, error)
-            _fail(queue, error)
+            _fail(batch, RedisConnectionError("the auto-pipeline was stopped mid round trip"))
+            # not sent at all: a caller may retry these even when a repeat would be harmful
+            _fail(queue, RedisConnectionError("the auto-pipeline stopped before sending this"))
             queue.clear()
             raise
         finally:
@@ -219,6 +222,11 @@ class AutoPipeline:
         ``Pipeline.execute(raise_on_error=False)`` does for a non-transactional pipeline,
         error replies included as exceptions in their place."""
         client = self.client
+        if not self._pooled:
+            pipe = client.pipeline(transaction=False)
+            for args in commands:
+                pipe.execute_command(*args)
+            return list(await pipe.execute(raise_on_error=False))
         pool = client.connection_pool
         conn = self._conn
         if conn is None:

@@ -22,22 +22,29 @@ import contextlib
 import hashlib
 import random
 import sys
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
+    AskError,
     AuthenticationError,
     BusyLoadingError,
+    ClusterDownError,
+    ClusterError,
     NoScriptError,
     OutOfMemoryError,
     ReadOnlyError,
+    RedisClusterException,
     ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -45,7 +52,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from ...exceptions import BackendUnavailable, ConfigurationError
 from .autopipeline import AutoPipeline
 from .deadlines import Deadlines
-from .deployments import SentinelHost
+from .deployments import ClusterHost, SentinelHost
 from .hosts import Host
 from .sentinel import MasterWatch
 
@@ -63,10 +70,21 @@ TRANSIENT_REPLIES = {
     "MASTERDOWN": "the replica lost its primary",
     "TRYAGAIN": "Redis asked to try again",
     "NOREPLICAS": "Redis has not enough replicas",
+    "CLUSTERDOWN": "the Redis Cluster is down (a master failed and no replica took over yet)",
+    "MOVED": "a hash slot is moving to another master (resharding or failover)",
+    "NOSCRIPT": "Redis lost its script cache (a replica took over, or a restart)",
 }
 # How long past its own block time a blocking read may stay unanswered before its
 # connection counts as dead (a partition, a failover that moved the address).
 GRACE = 2.0
+
+
+class MovingSlot(Exception):
+    """A script wrote nothing and asked to be run again: a key it needs (a member's
+    mailbox) is half-way through moving to another master (resharding)."""
+
+
+RETRY = b"retry"  # what such a script returns first
 
 
 def transient_reply(exc: BaseException) -> str | None:
@@ -78,9 +96,64 @@ def transient_reply(exc: BaseException) -> str | None:
         code = "OOM"
     elif isinstance(exc, ReadOnlyError):
         code = "READONLY"
+    elif isinstance(exc, TryAgainError):
+        code = "TRYAGAIN"
+    elif isinstance(exc, ClusterDownError):
+        code = "CLUSTERDOWN"
+    elif isinstance(exc, NoScriptError):  # loaded already, yet gone: a new master
+        code = "NOSCRIPT"
+    elif isinstance(exc, AskError) or "non local key" in str(exc):
+        # MOVED/ASK (redis-py follows them, up to a limit), or an undeclared key whose slot
+        # moved: group_send.lua reads those before any write, so nothing ran
+        code = "MOVED"
     else:
         code = str(exc).split(" ", 1)[0].upper()
     return TRANSIENT_REPLIES.get(code)
+
+
+_REFRESHED: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+REFRESH_EVERY = 0.2  # seconds: many callers failing at once ask the cluster once
+
+
+async def refresh_slots(client: Any) -> None:
+    """Ask a Cluster which master owns which slot now (redis-py's cluster client does so
+    by itself only on MOVED, not after a connection error with its own retries off)."""
+    now = time.monotonic()
+    if now - _REFRESHED.get(client, -1e9) < REFRESH_EVERY:
+        return
+    _REFRESHED[client] = now
+    with contextlib.suppress(Exception):
+        await client.nodes_manager.initialize()
+
+
+def never_sent(exc: BaseException) -> bool:
+    """Whether a connection error happened before the command could reach Redis (no
+    connection could be made), rather than with the command written and its reply lost."""
+    text = str(exc)
+    return (
+        "connecting to" in text  # redis-py: "Error 111 connecting to host:port. ..."
+        or "Timeout connecting" in text
+        or "auto-pipeline is closed" in text  # AutoPipeline: not sent
+        or "auto-pipeline stopped before sending" in text
+        # The server closed the connection: almost always an idle one (a restart, CLIENT
+        # KILL, its idle timeout), before this command arrived. (A server that dies between
+        # running a command and answering it is the one case this retries wrongly.)
+        or "Connection closed by server" in text
+        or type(exc).__name__ in ("MasterNotFoundError", "SlaveNotFoundError")
+    )
+
+
+def cluster_trouble(exc: BaseException) -> str | None:
+    """Why redis-py's cluster client gave up on a command that did not run (its slot map
+    is changing: a failover, a resharding), or None for any other error."""
+    if isinstance(exc, SlotNotCoveredError) or (
+        isinstance(exc, RedisClusterException) and "cannot be connected" in str(exc)
+    ):
+        return f"the cluster is reconfiguring ({type(exc).__name__}: {exc})"
+    if isinstance(exc, ClusterError) and not isinstance(exc, ResponseError):
+        # "TTL exhausted": redirected (MOVED/ASK) more times than it follows
+        return f"the cluster is reconfiguring ({type(exc).__name__}: {exc})"
+    return None
 
 
 def jittered(delay: float) -> float:
@@ -115,8 +188,27 @@ class Script:
         try:
             return await send("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            await send("SCRIPT", "LOAD", self.source)
+            if isinstance(via, AutoPipeline):
+                # by the client: a Cluster's pipeline cannot route a keyless command
+                client: Any = via.client
+                if hasattr(client, "get_primaries"):
+                    await self._load_everywhere(client, keys[0])
+                else:
+                    await client.script_load(self.source)
+            else:
+                await send("SCRIPT", "LOAD", self.source)
             return await send("EVALSHA", self.sha, len(keys), *keys, *args)
+
+    async def _load_everywhere(self, cluster: Any, key: str) -> None:
+        """Load the script on the master owning ``key``, then on every other master, each
+        on its own: the one that said NOSCRIPT may be a master the slot map does not name
+        for that key yet (a slot being imported there, answering after ASK), and a master
+        that is down (a failover) must not keep the others from getting it. One at a time:
+        redis-py's cluster client resets itself after a connection error."""
+        first = cluster.get_node_from_key(key)
+        for node in [first, *(n for n in cluster.get_primaries() if n is not first)]:
+            with contextlib.suppress(Exception):
+                await cluster.execute_command("SCRIPT", "LOAD", self.source, target_nodes=node)
 
 
 async def command(client: Client, *args: Any) -> Any:
@@ -138,10 +230,18 @@ def _quiet_exit() -> None:
 
 
 class Connections:
-    """One client per (event loop, host), made on first use."""
+    """One client per (event loop, host), made on first use.
 
-    def __init__(self, hosts: list[Host | SentinelHost], timeout: float) -> None:
+    Callers name a *partition* (``keys.py``); partition ``p`` lives on host
+    ``p % len(hosts)`` (one host: a single Redis, a Sentinel-managed master, or a whole
+    Cluster, whose client routes each command to the master owning its keys' slot).
+    """
+
+    def __init__(
+        self, hosts: list[Host | SentinelHost | ClusterHost], timeout: float, partitions: int = 1
+    ) -> None:
         self.hosts = hosts
+        self.partitions = partitions
         self.timeout = timeout
         # Sentinel-managed clients follow the master (sentinel.py); on_master_moved(index)
         # is called with the old master's address after a client followed a failover.
@@ -166,7 +266,13 @@ class Connections:
                     self.timeout = min(self.timeout, float(wanted))
         _LIVE.add(self)
 
-    def client(self, index: int) -> Client:
+    def host_of(self, partition: int) -> int:
+        """The index in ``hosts`` of the host that keeps ``partition``."""
+        return partition % len(self.hosts)
+
+    def client(self, partition: int) -> Client:
+        """The running loop's client of the host keeping ``partition``."""
+        index = partition % len(self.hosts)
         loop = asyncio.get_running_loop()
         clients = self._clients.get(loop)
         if clients is None:
@@ -230,7 +336,7 @@ class Connections:
         for loop in list(self._clients):
             self.release_idle(loop)
 
-    def _make(self, host: Host | SentinelHost) -> Client:
+    def _make(self, host: Host | SentinelHost | ClusterHost) -> Client:
         options: dict[str, Any] = {
             "socket_connect_timeout": min(self.timeout, 5.0),
             "socket_keepalive": True,
@@ -242,6 +348,11 @@ class Connections:
         try:
             if isinstance(host, SentinelHost):
                 return host.client(**options)  # its own options override these
+            if isinstance(host, ClusterHost):
+                # RedisCluster takes the same commands, pipelines and scripts as a client
+                # of one server (it routes each by its keys' slot), so the layer uses it
+                # as one; its own retries follow MOVED/ASK and refresh the slot map.
+                return cast(Client, host.client(**options))
             merged = options | dict(host.options)
             if _WAIT_FOR_LOSES_CANCELS:
                 merged.pop("socket_timeout", None)  # see __init__
@@ -263,20 +374,29 @@ class Connections:
         return pipeline
 
     async def script(
-        self, index: int, script: Script, keys: Sequence[str], args: Sequence[Any]
+        self,
+        partition: int,
+        script: Script,
+        keys: Sequence[str],
+        args: Sequence[Any],
+        idempotent: bool = True,
     ) -> Any:
-        """Run ``script`` on host ``index`` through its auto-pipeline, within ``timeout``."""
+        """Run ``script`` in ``partition`` through its auto-pipeline, within ``timeout``
+        (``idempotent``: see ``run``)."""
 
         async def call(client: Client) -> Any:
-            return await script(self.pipeline(client), keys, args)
+            result = await script(self.pipeline(client), keys, args)
+            if type(result) is list and result and result[0] == RETRY:
+                raise MovingSlot()
+            return result
 
-        return await self.run(index, call, pipelined=True)
+        return await self.run(partition, call, pipelined=True, idempotent=idempotent)
 
-    def abort_trips(self, index: int) -> None:
-        """Cut off the running loop's round trip in flight to host ``index`` (a caller's
-        deadline fired: the connection is silent or Redis stalled)."""
+    def abort_trips(self, partition: int) -> None:
+        """Cut off the running loop's round trip in flight to ``partition``'s host (a
+        caller's deadline fired: the connection is silent or Redis stalled)."""
         clients = self._clients.get(asyncio.get_running_loop())
-        client = clients[index] if clients else None
+        client = clients[partition % len(self.hosts)] if clients else None
         pipeline = self._pipelines.get(client) if client is not None else None
         if pipeline is not None:
             pipeline.abort_trip()
@@ -291,26 +411,34 @@ class Connections:
 
     async def run(
         self,
-        index: int,
+        partition: int,
         op: Callable[[Client], Awaitable[T]],
         extra: float = 0,
         pipelined: bool = False,
+        idempotent: bool = True,
     ) -> T:
-        """Run ``op`` on host ``index``; transient failures are retried, and the whole call
+        """Run ``op`` on ``partition``'s host; transient failures are retried, and the whole call
         (retries included) ends within ``timeout`` (+ ``extra``, a blocking command's own
         wait) with ``BackendUnavailable``. ``pipelined``: ``op`` goes through the client's
-        auto-pipeline, whose trip in flight is aborted if this call's deadline fires."""
-        label = self._labels[index]
+        auto-pipeline, whose trip in flight is aborted if this call's deadline fires.
+
+        Not ``idempotent`` (a send): retried only after errors that prove it did not run
+        (refused connections, error replies such as OOM or MOVED, a slot on the move); a
+        connection lost after it was written raises ``BackendUnavailable`` saying it may
+        or may not have been done, because running it again could deliver it twice."""
+        label = self._labels[partition % len(self.hosts)]
         limit = self.timeout + extra
         problem = "it did not answer"
         delay = 0.05
         task = asyncio.current_task()
         deadlines = self.deadlines()
         token = deadlines.add(task, limit)
+        cluster = isinstance(self.hosts[partition % len(self.hosts)], ClusterHost)
         try:
             while True:
+                client = self.client(partition)
                 try:
-                    return await op(self.client(index))
+                    return await op(client)
                 except AuthenticationError as exc:
                     raise BackendUnavailable(
                         f"Redis at {label} refused the credentials: {exc}. "
@@ -318,6 +446,14 @@ class Connections:
                     ) from None
                 except TRANSIENT as exc:
                     problem = f"it is unreachable ({type(exc).__name__}: {exc})"
+                    if not idempotent and not never_sent(exc):
+                        raise BackendUnavailable(
+                            f"Redis at {label} was lost during the call ({type(exc).__name__}: "
+                            f"{exc}): it may or may not have been done, and is not retried "
+                            "(it could be done twice). Retry it if a repeat is harmless."
+                        ) from None
+                except MovingSlot:
+                    problem = "a hash slot it needs is moving to another master (resharding)"
                 except ResponseError as exc:
                     reason = transient_reply(exc)
                     if reason is None:
@@ -325,13 +461,20 @@ class Connections:
                             f"Redis at {label} answered with an error: {exc}"
                         ) from None
                     problem = f"{reason}: {exc}"
+                except (ClusterError, RedisClusterException) as exc:
+                    reason = cluster_trouble(exc)
+                    if reason is None:
+                        raise
+                    problem = reason
                 await asyncio.sleep(jittered(delay))
                 delay = min(delay * 2, 1.0)
+                if cluster:  # a master failed over or a slot moved: learn the slot map again
+                    await refresh_slots(client)
         except asyncio.CancelledError:
             if not deadlines.fired(token) or task is None or task.uncancel() > 0:
                 raise  # cancelled by its caller, not (only) by its deadline
             if pipelined:  # its trip is stuck: the calls queued behind it must not wait
-                self.abort_trips(index)
+                self.abort_trips(partition)
             raise BackendUnavailable(
                 f"Redis at {label} failed for {limit:g}s: {problem}. Check that it is "
                 "running and that hosts is right, or raise timeout."
