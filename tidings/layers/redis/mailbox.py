@@ -30,6 +30,7 @@ import os
 import secrets
 import socket
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -57,6 +58,7 @@ from .sentinel import Handover
 
 logger = logging.getLogger("tidings.redis")
 BATCH = 512
+RECENT = 8 * BATCH  # ids of delivered entries remembered, to skip them if they come back
 RECONCILE_EVERY = 6  # heartbeats between re-assertions of this process's memberships
 _NEVER = "never looked"  # an epoch no Redis ever returns
 
@@ -133,10 +135,19 @@ class MailboxReader:
         self.epoch_since = 0.0  # when this process first saw that epoch (monotonic)
         self.bad_entries = 0  # skipped unreadable entries, for the log line (counted as dropped)
         self.beats = 0
-        # The id of the last entry handed to the hub: reads start after it, and the next
-        # read's XTRIM removes everything up to it (the acknowledgement).
+        # Acknowledged reads. ``cursor``: reads on this connection start after it;
+        # ``trim_to``: the next read's XTRIM removes everything up to it (delivered, and
+        # read on this same connection, so nothing else is numbered below it); both start
+        # over (``rewind``) on a new connection or data set, which may be another stream.
+        # ``last_id``: the last entry delivered (the Sentinel handover drains after it).
+        self.cursor = b"0-0"
+        self.trim_to: bytes | None = None
+        self.rewind = False
         self.last_id = b"0-0"
-        self.untrimmed = False  # entries up to last_id are still in Redis
+        # Entries delivered lately, by id: a replica promoted before our trims reached it
+        # still holds them, and reading it from the start must not deliver them again.
+        self.recent: deque[bytes] = deque()
+        self.recent_ids: set[bytes] = set()
         self._bad_logged = 0.0
         # The data epoch the last group_send saw on this host, and when it changed.
         self._sent_epoch: str | None = _NEVER
@@ -216,6 +227,7 @@ class MailboxReader:
         self.beats += 1
         if previous != epoch:
             self.epoch_since = time.monotonic()
+            self.rewind = True  # another data set: its entries may be numbered lower
         if previous is not None and previous != epoch:
             logger.warning(
                 "tidings found Redis at %s emptied (restarted or flushed from outside); "
@@ -319,6 +331,7 @@ class MailboxReader:
                     with contextlib.suppress(Exception):
                         await dropped.disconnect(nowait=True)
                 self.counters.add("backend_errors")
+                self.rewind = True  # the next connection may reach another stream
                 self._refresh = self.cluster  # MOVED, a failover: ask for the slot map again
                 reason = _reason(failure)
                 kind = reason.split(":", 1)[0]
@@ -344,9 +357,26 @@ class MailboxReader:
                 next_beat = 0.0  # the next heartbeat tells whether Redis came back empty
             delay = 0.05
             if items:
-                self.dispatch([fields[1] for _, fields in items])
-                self.last_id = items[-1][0]
-                self.untrimmed = True
+                self.deliver(items)
+
+    def deliver(self, items: list[Any]) -> None:
+        """Dispatch what one read returned, skipping entries delivered before (by id),
+        and move the cursor and the trim mark past all of it."""
+        recent, seen = self.recent, self.recent_ids
+        fresh: list[bytes] = []
+        for stream_id, fields in items:
+            if stream_id in seen:
+                continue
+            fresh.append(fields[1])
+            recent.append(stream_id)
+            seen.add(stream_id)
+        while len(recent) > RECENT:
+            seen.discard(recent.popleft())
+        last = items[-1][0]
+        self.cursor = self.trim_to = last
+        if fresh:
+            self.last_id = last
+            self.dispatch(fresh)
 
     async def _cluster_connection(self, client: Any, conn: Connection | None) -> Connection:
         """The reader's connection to the master that owns this partition's slot now
@@ -368,17 +398,20 @@ class MailboxReader:
     async def _read(self, conn: Connection, block_ms: int) -> list[Any]:
         """One acknowledged read: trim what was delivered, then wait for what follows it;
         one write, raw replies. The entries read, as (id, [field, value]) pairs."""
-        trim = self.untrimmed
+        if self.rewind:  # from the start of whatever stream this connection reaches
+            self.rewind = False
+            self.cursor, self.trim_to = b"0-0", None
+        trim = self.trim_to
         commands: list[tuple[Any, ...]] = []
-        if trim:
-            commands.append(("XTRIM", self.key, "MINID", after(self.last_id)))
+        if trim is not None:
+            commands.append(("XTRIM", self.key, "MINID", after(trim)))
         commands.append(
-            ("XREAD", "COUNT", BATCH, "BLOCK", block_ms, "STREAMS", self.key, self.last_id)
+            ("XREAD", "COUNT", BATCH, "BLOCK", block_ms, "STREAMS", self.key, self.cursor)
         )
         await conn.send_packed_command(conn.pack_commands(commands))
-        if trim:
+        if trim is not None:
             await conn.read_response()
-            self.untrimmed = False
+            self.trim_to = None
         reply = await conn.read_response()
         return reply[0][1] if reply else []
 
