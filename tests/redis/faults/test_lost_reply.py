@@ -1,10 +1,10 @@
 """A send whose command reached Redis but whose reply was lost with the connection: its
 outcome is unknown, so it must not be retried (that could deliver it twice).
 
-(A connection the *server* closes is taken as closed before the command arrived, which is
-what a restart, CLIENT KILL or an idle timeout look like, and retried: the one case that
-would then duplicate, a server dying between running a command and answering it, is not
-told apart by the socket.)"""
+Both ways a connection can end after the command ran: reset (RST, a middlebox that lost
+its state) and closed (FIN, what a server that dies between running a command and
+answering it sends; a restart, CLIENT KILL or an idle timeout close connections the same
+way, but *before* a command arrives, which the auto-pipeline finds out before sending)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ class ReplyCutter:
     from the server goes nowhere and that client connection is reset, as a connection
     lost after the command was written looks to the client. New connections forward."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, how: str = "reset") -> None:
         self.target_port = target_port
+        self.how = how
         self.cut = False
         self.cuts = 0
         self.server: asyncio.Server | None = None
@@ -56,12 +57,15 @@ class ReplyCutter:
                         self.cut = False
                         self.cuts += 1
                         # the reply goes nowhere and the client's connection is reset (RST,
-                        # as a middlebox that lost its state sends)
-                        sock = writer.get_extra_info("socket")
-                        sock.setsockopt(
-                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                        )
-                        writer.transport.abort()
+                        # as a middlebox that lost its state sends) or closed (FIN)
+                        if self.how == "reset":
+                            sock = writer.get_extra_info("socket")
+                            sock.setsockopt(
+                                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                            )
+                            writer.transport.abort()
+                        else:
+                            writer.close()
                         up_writer.close()
                         return
                     sink.write(data)
@@ -80,9 +84,10 @@ class ReplyCutter:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
+@pytest.mark.parametrize("how", ["reset", "close"])
 @pytest.mark.parametrize("target", ["worker.q", "process"])
-async def test_a_send_whose_reply_is_lost_is_not_sent_twice(own_redis, target):
-    proxy = await ReplyCutter(own_redis.port).start()
+async def test_a_send_whose_reply_is_lost_is_not_sent_twice(own_redis, target, how):
+    proxy = await ReplyCutter(own_redis.port, how).start()
     layer = RedisChannelLayer(hosts=[proxy.url], prefix="fcut", timeout=2.0)
     receiver = RedisChannelLayer(hosts=[own_redis.url], prefix="fcut")
     client = aioredis.Redis.from_url(own_redis.url)

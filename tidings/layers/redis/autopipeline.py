@@ -98,6 +98,7 @@ class AutoPipeline:
         self._in_flight = False
         self._aborting = False
         self._conn: AbstractConnection | None = None  # checked out of the client's pool
+        self._idle = False  # _conn has sat unused since its last trip
         self._wakeup: asyncio.Future[None] | None = None  # the idle sender waits on it
         self.linger = linger
         # A Sentinel pool makes a new connection only by asking the sentinels: an idle
@@ -165,6 +166,7 @@ class AutoPipeline:
                     pass
                 finally:
                     self._wakeup = None
+                self._idle = True  # the held connection sat unused: check it before use
                 if not queue:
                     await self._give_back()  # calls made meanwhile: the loop goes on
                     if not queue:
@@ -229,8 +231,21 @@ class AutoPipeline:
             return list(await pipe.execute(raise_on_error=False))
         pool = client.connection_pool
         conn = self._conn
+        if conn is not None and self._idle and await _closed_by_server(conn):
+            # Held while idle and closed meanwhile (a restart, CLIENT KILL): found before
+            # sending (as the pool's checkout finds it), so the calls cannot fail in a way
+            # that looks like a reply lost after they ran, which sends must not retry.
+            self._conn = None
+            await conn.disconnect(nowait=True)
+            await pool.release(conn)
+            conn = None
+        self._idle = False
         if conn is None:
             conn = self._conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+            reader = getattr(conn, "_reader", None)
+            if reader is not None and reader.at_eof():  # closed, and the pool's check missed it
+                await conn.disconnect(nowait=True)
+                await conn.connect()
         try:
             packed = pack(commands, conn)
             await conn.send_packed_command(packed)
@@ -312,6 +327,20 @@ def pack(commands: Sequence[Sequence[Any]], conn: AbstractConnection) -> bytes |
 
 
 _PLAIN = frozenset((bytes, str, int))
+
+
+async def _closed_by_server(conn: AbstractConnection) -> bool:
+    """Whether this idle connection is unusable (closed by the server, or holding stray
+    data): redis-py's own check when a connection is checked out of its pool, plus a look
+    at the end of file its one loop turn may just have brought in (redis-py's check alone
+    misses a close that arrived unread, measured)."""
+    try:
+        if await conn.can_read_destructive():  # type: ignore[no-untyped-call]
+            return True
+    except (RedisConnectionError, OSError):
+        return True
+    reader = getattr(conn, "_reader", None)
+    return reader is None or reader.at_eof()
 
 
 def _fail(items: Any, error: BaseException) -> None:

@@ -135,10 +135,6 @@ def never_sent(exc: BaseException) -> bool:
         or "Timeout connecting" in text
         or "auto-pipeline is closed" in text  # AutoPipeline: not sent
         or "auto-pipeline stopped before sending" in text
-        # The server closed the connection: almost always an idle one (a restart, CLIENT
-        # KILL, its idle timeout), before this command arrived. (A server that dies between
-        # running a command and answering it is the one case this retries wrongly.)
-        or "Connection closed by server" in text
         or type(exc).__name__ in ("MasterNotFoundError", "SlaveNotFoundError")
     )
 
