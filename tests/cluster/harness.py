@@ -1,0 +1,177 @@
+"""The test side of ``traffic.py``: start the processes, let them run, count every message.
+
+``Traffic(url, receivers=2)`` starts receiver processes and one sender process (each
+subprocess started here and ended by its pid); ``go()`` starts the sending; ``finish()``
+waits for everyone's DONE; ``Tally`` says what was sent, accepted, received, lost and
+received twice, and the longest pause in delivery.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from tidings.testing.cluster import Cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Process:
+    """One ``python -m tests.cluster.traffic`` process, read line by line."""
+
+    def __init__(self, *args: object) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.cluster.traffic", *map(str, args)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
+
+    def expect(self, tag: str) -> Any:
+        assert self.process.stdout is not None
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                self.process.wait(10)
+                err = self.process.stderr.read() if self.process.stderr else ""
+                raise AssertionError(f"traffic process ended before {tag}: {err[-4000:]}")
+            if line.startswith(tag + " "):
+                return json.loads(line[len(tag) + 1 :])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+Delivery = tuple[int, str, int]  # (receiver index, "g" or "d", n)
+
+
+@dataclass
+class Tally:
+    """What happened to every message of one run, as deliveries: a group message is due
+    at every receiver, a direct one at the receiver it was sent to."""
+
+    sent: int
+    due: set[Delivery]  # what accepted sends owe
+    maybe: set[Delivery]  # what sends that raised might have delivered
+    received: list[Delivery]
+    raised: list[list[Any]]
+    slowest: float
+    gaps: list[float] = field(default_factory=list)
+
+    @property
+    def lost(self) -> list[Delivery]:
+        return sorted(self.due - set(self.received))
+
+    @property
+    def duplicates(self) -> list[Delivery]:
+        seen: set[Delivery] = set()
+        twice = []
+        for key in self.received:
+            if key in seen:
+                twice.append(key)
+            seen.add(key)
+        return twice
+
+    @property
+    def unsent(self) -> list[Delivery]:
+        """Received but never sent (nor tried): must be empty."""
+        return sorted(set(self.received) - self.due - self.maybe)
+
+    @property
+    def raised_but_arrived(self) -> int:
+        """Deliveries of sends that raised (allowed: such a send may or may not arrive)."""
+        return len(self.maybe & set(self.received))
+
+    @property
+    def longest_gap(self) -> float:
+        return max(self.gaps, default=0.0)
+
+    def summary(self) -> str:
+        kinds = sorted({r[2] for r in self.raised})
+        return (
+            f"{self.sent} rounds (a group_send and a send each): {len(self.raised)} sends "
+            f"raised {kinds} ({self.raised_but_arrived} of their deliveries arrived anyway); "
+            f"deliveries due {len(self.due)}, received {len(self.received)}, lost "
+            f"{len(self.lost)} {self.lost[:10]}, twice {len(self.duplicates)} "
+            f"{self.duplicates[:10]}; longest delivery gap {self.longest_gap:.2f}s; "
+            f"slowest send {self.slowest:.2f}s"
+        )
+
+
+class Traffic:
+    """Receivers in ``receivers`` processes, one sender process, one group, direct sends."""
+
+    def __init__(self, url: str, group: str = "busy", receivers: int = 2, seconds: float = 6,
+                 every: float = 0.01) -> None:  # fmt: skip
+        self.group = group
+        self.receivers = [Process("receive", url, group, 60) for _ in range(receivers)]
+        self.sender: Process | None = None
+        try:
+            self.channels = [p.expect("READY")["channel"] for p in self.receivers]
+            self.sender = Process("send", url, group, ",".join(self.channels), seconds, every)
+            self.sender.expect("READY")
+        except BaseException:
+            self.stop()
+            raise
+
+    def go(self) -> float:
+        """Start sending; the monotonic time it started."""
+        assert self.sender is not None and self.sender.process.stdin is not None
+        self.sender.process.stdin.write("go\n")
+        self.sender.process.stdin.flush()
+        return time.monotonic()
+
+    def finish(self) -> Tally:
+        assert self.sender is not None
+        sent = self.sender.expect("DONE")
+        done = [p.expect("DONE") for p in self.receivers]
+        received: list[Delivery] = []
+        gaps: list[float] = []
+        for i, result in enumerate(done):
+            received += [(i, k, n) for k, n, _ in result["got"]]
+            times = [at for _, _, at in result["got"]]
+            gaps += [b - a for a, b in itertools.pairwise(times)]
+
+        def owed(kind: str, n: int) -> set[Delivery]:
+            if kind == "g":
+                return {(i, "g", n) for i in range(len(self.receivers))}
+            return {(n % len(self.receivers), "d", n)}  # traffic.py's turn order
+
+        due = {d for k, n in sent["ok"] for d in owed(k, n)}
+        maybe = {d for k, n, *_ in sent["raised"] for d in owed(k, n)}
+        return Tally(sent["sent"], due, maybe, received, sent["raised"], sent["slowest"], gaps)
+
+    def stop(self) -> None:
+        for process in [*self.receivers, *([self.sender] if self.sender else [])]:
+            process.stop()
+
+
+def keys_like(cluster: Cluster, pattern: str) -> dict[str, int]:
+    """Every key matching ``pattern`` on the live masters, with its slot."""
+    found: dict[str, int] = {}
+    for port in cluster.master_ports():
+        client = redis.Redis(port=port, decode_responses=True)
+        try:
+            for key in client.scan_iter(match=pattern, count=1000):
+                found[key] = int(client.execute_command("CLUSTER", "KEYSLOT", key))
+        finally:
+            client.close()
+    return found
