@@ -75,6 +75,8 @@ class Tally:
     raised: list[list[Any]]
     slowest: float
     gaps: list[float] = field(default_factory=list)
+    sent_at: dict[tuple[str, int], float] = field(default_factory=dict)  # accepted sends
+    logs: dict[str, str] = field(default_factory=dict)  # each process's stderr (tail)
 
     @property
     def lost(self) -> list[Delivery]:
@@ -99,6 +101,10 @@ class Tally:
     def raised_but_arrived(self) -> int:
         """Deliveries of sends that raised (allowed: such a send may or may not arrive)."""
         return len(self.maybe & set(self.received))
+
+    def lost_sent_at(self) -> list[float]:
+        """When (seconds after go) the sends behind the lost deliveries were made."""
+        return sorted({self.sent_at[(kind, n)] for _, kind, n in self.lost})
 
     @property
     def longest_gap(self) -> float:
@@ -155,9 +161,19 @@ class Traffic:
                 return {(i, "g", n) for i in range(len(self.receivers))}
             return {(n % len(self.receivers), "d", n)}  # traffic.py's turn order
 
-        due = {d for k, n in sent["ok"] for d in owed(k, n)}
+        due = {d for k, n, _ in sent["ok"] for d in owed(k, n)}
         maybe = {d for k, n, *_ in sent["raised"] for d in owed(k, n)}
-        return Tally(sent["sent"], due, maybe, received, sent["raised"], sent["slowest"], gaps)
+        when = {(k, n): at for k, n, at in sent["ok"]}
+        for process in [self.sender, *self.receivers]:  # they have printed DONE: ending
+            process.process.wait(15)
+        logs = {
+            name: p.process.stderr.read()[-3000:] if p.process.stderr else ""
+            for name, p in [("sender", self.sender)]
+            + [(f"receiver {i}", r) for i, r in enumerate(self.receivers)]
+        }
+        return Tally(
+            sent["sent"], due, maybe, received, sent["raised"], sent["slowest"], gaps, when, logs
+        )
 
     def stop(self) -> None:
         for process in [*self.receivers, *([self.sender] if self.sender else [])]:

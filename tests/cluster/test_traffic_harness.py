@@ -55,7 +55,8 @@ async def test_a_real_loss_is_counted(server: RedisServer) -> None:
         os.kill(stopped, signal.SIGCONT)
         tally = await asyncio.to_thread(traffic.finish)
     finally:
-        os.kill(stopped, signal.SIGCONT)
+        if traffic.receivers[0].process.poll() is None:
+            os.kill(stopped, signal.SIGCONT)
         traffic.stop()
     print("\n" + tally.summary())
     assert tally.lost and all(receiver == 0 for receiver, _, _ in tally.lost[:5])

@@ -8,8 +8,9 @@
     python -m tests.cluster.traffic send URL GROUP CHANNELS SECONDS INTERVAL
         prints READY {}; waits for a line on stdin; then for SECONDS, every INTERVAL, makes
         send n: a group_send to GROUP and a send to one of CHANNELS (comma separated, in
-        turn), each message {"k": "g"|"d", "n": n}; prints DONE {"ok": [[kind, n], ...],
-        "raised": [[kind, n, exception, text], ...], "slowest": seconds, "started": epoch}.
+        turn), each message {"k": "g"|"d", "n": n}; prints DONE {"ok": [[kind, n, at], ...],
+        "raised": [[kind, n, exception, text, at], ...], "slowest": seconds, ...}, where
+        ``at`` is when that send began, in seconds since the line arrived.
 
 A send that returns is *accepted*; one that raises is not (it may or may not have arrived).
 Every loop is bounded in count and time. The layer is built from the URL alone, so the same
@@ -69,9 +70,12 @@ async def send(url: str, group: str, channels: list[str], seconds: float, every:
     out("READY", {})
     await asyncio.to_thread(sys.stdin.readline)
     started, wall = time.monotonic(), time.time()
-    ok: list[tuple[str, int]] = []
-    raised: list[tuple[str, int, str, str]] = []
+    ok: list[tuple[str, int, float]] = []
+    raised: list[tuple[str, int, str, str, float]] = []
     slowest = 0.0
+
+    def at(moment: float) -> float:
+        return round(moment - started, 3)
 
     async def one(kind: str, n: int, call: Any) -> None:
         nonlocal slowest
@@ -79,9 +83,9 @@ async def send(url: str, group: str, channels: list[str], seconds: float, every:
         try:
             await call
         except Exception as exc:  # every failure is counted, whatever it is
-            raised.append((kind, n, type(exc).__name__, str(exc)[:200]))
+            raised.append((kind, n, type(exc).__name__, str(exc)[:200], at(began)))
         else:
-            ok.append((kind, n))
+            ok.append((kind, n, at(began)))
         slowest = max(slowest, time.monotonic() - began)
 
     n = 0
