@@ -35,7 +35,7 @@ def test_group_send_cost_runs_straight_between_the_measured_points() -> None:
 def test_the_plan_is_the_arithmetic_of_the_costs() -> None:
     text = capacity.plan(given())
     # notifications: 1M users / 60 s = 16,667 sends/s x 10 µs = 0.167 cores
-    assert "| 16,667 | 10.0 | 0.167 | 0.056 |" in text
+    assert "| 16,667 | 10.0 | 0.167 | 0.062 |" in text  # busiest master: 6/16
     # chat: 10 members over 80 processes meet 9.4 distinct ones on average
     distinct = capacity.expected_distinct(10, 80)
     assert distinct == pytest.approx(9.45, abs=0.01)
