@@ -69,6 +69,7 @@ async def _run_cluster(args: argparse.Namespace, plan: Plan) -> int:
         flush=True,
     )
     with cluster.deployments(args.redis) as (single, on_cluster, started_in):
+        cluster.check_layer(on_cluster)
         print(f"# {cluster.CLUSTER} started in {started_in:.1f}s", flush=True)
         outcomes, skipped = await run_steps(
             plan, cluster.steps(plan, single, on_cluster, scenarios)

@@ -59,6 +59,18 @@ def deployments(redis_url: str | None) -> Iterator[tuple[str, str, float]]:
             single.stop()
 
 
+def check_layer(url: str) -> None:
+    """Stop with the layer's own reason if this tidings cannot run on a cluster, before any
+    worker process is started (each would fail alone, less clearly)."""
+    from ..exceptions import ConfigurationError
+    from ..layers.redis import RedisChannelLayer
+
+    try:
+        RedisChannelLayer(hosts=[url])
+    except ConfigurationError as exc:
+        raise SystemExit(f"tidings bench --cluster: {exc}") from None
+
+
 def steps(plan: Plan, single: str, cluster: str, scenarios: list[str]) -> list[Step]:
     """Each measurement on the single Redis, then the same on the cluster."""
     where = ((SINGLE, single), (CLUSTER, cluster))
