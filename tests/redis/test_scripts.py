@@ -43,7 +43,7 @@ async def test_send_mailbox_refuses_a_full_mailbox(client):
     for body in (b"1", b"2"):
         assert await script(client, ["s:mailbox:x"], [header, body, 60_000, 2]) == 1
     assert await script(client, ["s:mailbox:x"], [header, b"3", 60_000, 2]) == 0
-    got = parse((await client.lrange("s:mailbox:x", 0, 0))[0])
+    got = parse((await mailbox(client, "s:mailbox:x"))[0])
     assert (got.kind, got.target, got.payload, got.position) == ("d", "a.x!1", b"1", None)
     assert got.deadline_ms > 0
 
@@ -66,7 +66,7 @@ async def test_presence_lists_live_members_only(client):
     k = Keys("s")
     add, beat, presence = Script("group_add"), Script("heartbeat"), Script("presence")
     keys = [k.group("g"), k.group_meta("g"), k.group_members("g")]
-    await beat(client, [k.alive, k.epoch], ["live", 600_000, "e"])
+    await script_beat(beat, client, k, "live")
     for channel in ("specific.live!a", "specific.live!b", "specific.dead!c", "worker.q"):
         await add(client, keys, ["m!", 60_000, 1, "set", "", "", channel])
     await client.zadd(k.group_members("g"), {"specific.live!old": 1})  # expired long ago
@@ -95,9 +95,9 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
     assert epoch == b"e"
     assert (total, delivered, full, stale, processes) == (6, 4, 0, 2, 1)
     # The payload is sent once: each entry is the header plus that payload, built in Lua.
-    pushed = [parse(e) for e in await client.lrange(k.mailbox("live"), 0, -1)]
+    pushed = [parse(e) for e in await mailbox(client, k.mailbox("live"))]
     assert [(e.kind, e.target, e.payload) for e in pushed] == [("g", "g", b"RAW")]
-    assert await client.llen(k.mailbox("dead")) == 0
+    assert await client.exists(k.mailbox("dead")) == 0
     queued = [parse(e) for e in await client.lrange(k.channel("worker.q"), 0, -1)]
     assert [(e.kind, e.target, e.payload) for e in queued] == [("q", "", b"RAW")]
     # worker.q is full now (capacity 1): the next send counts it as dropped, pushes the rest
@@ -127,18 +127,28 @@ async def test_expired_members_get_nothing_and_group_add_trims_them(client):
 async def test_heartbeat_keeps_one_epoch_until_the_data_is_lost(client):
     k = Keys("s")
     beat = Script("heartbeat")
-    now1, epoch1, since1 = await beat(client, [k.alive, k.epoch], ["i", 600_000, "first"])
-    _, epoch2, since2 = await beat(client, [k.alive, k.epoch], ["i", 600_000, "second"])
+    keys = [k.alive, k.epoch, k.stats("i"), k.mailbox("i")]
+    now1, epoch1, since1 = await beat(client, keys, ["i", 600_000, "first", 30_000])
+    _, epoch2, since2 = await beat(client, keys, ["i", 600_000, "second", 30_000])
     assert epoch1 == epoch2 == b"first" and now1 > 1_600_000_000_000
     assert since1 == -1 and 0 <= since2 < 1000  # unknown at first, then ms since the last
     await client.flushdb()
-    _, epoch3, _ = await beat(client, [k.alive, k.epoch], ["i", 600_000, "third"])
+    _, epoch3, _ = await beat(client, keys, ["i", 600_000, "third", 30_000])
     assert epoch3 == b"third"
     assert await client.zscore(k.alive, "i") is not None
+    # the mailbox exists (empty) while its process beats, and outlives it for a while
+    assert await client.xlen(k.mailbox("i")) == 0 and await client.exists(k.mailbox("i"))
+    assert 0 < await client.pttl(k.mailbox("i")) <= 30_000
 
 
 async def script_beat(beat: Script, client, k: Keys, instance: str) -> None:
-    await beat(client, [k.alive, k.epoch], [instance, 600_000, "e"])
+    keys = [k.alive, k.epoch, k.stats(instance), k.mailbox(instance)]
+    await beat(client, keys, [instance, 600_000, "e", 600_000])
+
+
+async def mailbox(client, key: str) -> list[bytes]:
+    """The entries in a mailbox stream, oldest first."""
+    return [fields[b"e"] for _, fields in await client.xrange(key)]
 
 
 async def test_group_send_with_history_stores_and_stamps_atomically(client):
@@ -146,7 +156,7 @@ async def test_group_send_with_history_stores_and_stamps_atomically(client):
     add, beat, send, history = (
         Script(n) for n in ("group_add", "heartbeat", "group_send", "history")
     )
-    await beat(client, [k.alive, k.epoch], ["live", 600_000, "e"])
+    await script_beat(beat, client, k, "live")
     await add(
         client,
         [k.group("h"), k.group_meta("h"), k.group_members("h")],
@@ -170,7 +180,7 @@ async def test_group_send_with_history_stores_and_stamps_atomically(client):
         ]
         positions.append((await send(client, keys, args))[5])
     assert positions == [b"epochA:1", b"epochA:2", b"epochA:3", b"epochA:4"]
-    first_entry = parse((await client.lrange(k.mailbox("live"), 0, 0))[0])
+    first_entry = parse((await mailbox(client, k.mailbox("live")))[0])
     assert (first_entry.position, first_entry.payload) == ("epochA:1", b"RAW0")
     epoch, first, last, entries = await history(client, k.history("h"), [2])
     assert (epoch, first, last) == (b"epochA", 2, 4)  # size 3: offset 1 was trimmed
@@ -198,3 +208,24 @@ async def test_group_add_applies_a_process_count_only_if_newer(client):
     await script(client, keys, ["inst!", 60_000, 1, "set", 7, "", "a.inst!y", "a.inst!z"])
     assert await client.hget("s:gmeta:g", "inst!") == b"1"
     assert sorted(await client.zrange("s:members:g", 0, -1)) == [b"a.inst!y", b"a.inst!z"]
+
+
+async def test_group_send_writes_nothing_while_a_live_members_mailbox_is_missing(client):
+    """A live process always has its mailbox (heartbeat.lua): a missing one means its slot
+    is moving between masters. The send then writes nothing (no push, no history offset)
+    and asks to be retried, so retrying it can never deliver anything twice."""
+    k = Keys("s")
+    add, beat, send = Script("group_add"), Script("heartbeat"), Script("group_send")
+    add_keys = [k.group("h"), k.group_meta("h"), k.group_members("h")]
+    for instance in ("a", "b"):
+        await script_beat(beat, client, k, instance)
+        await add(client, add_keys, [f"{instance}!", 60_000, 1, "set", "", ""])
+    await client.delete(k.mailbox("b"))
+    keys = [k.group("h"), k.group_meta("h"), k.alive, k.epoch, *k.history("h")]
+    args = [b"gh", b"RAW", 60_000, 10, k.prefix, 15_000, 100, "self!", 3, 60_000, "E"]
+    assert await send(client, keys, args) == [b"retry", b"b"]
+    assert await client.xlen(k.mailbox("a")) == 0
+    assert await client.exists(*k.history("h")) == 0
+    await script_beat(beat, client, k, "b")  # the mailbox is back (the slot moved)
+    assert (await send(client, keys, args))[:2] == [2, 2]
+    assert [len(await mailbox(client, k.mailbox(i))) for i in "ab"] == [1, 1]

@@ -43,7 +43,7 @@ async def wait_drained(layer, prefix: str, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         mailboxes = await client.keys(f"{prefix}:mailbox:*")
-        if not mailboxes or all([await client.llen(k) == 0 for k in mailboxes]):
+        if not mailboxes or all([await client.xlen(k) == 0 for k in mailboxes]):
             await asyncio.sleep(0.2)  # let the last popped batch reach the peer
             return
         await asyncio.sleep(0.05)

@@ -49,3 +49,33 @@ async def test_reader_notices_a_silent_connection_and_resumes(own_redis, caplog)
         await layer.close()
         await sender.close()
         proxy.close()
+
+
+async def test_a_read_whose_reply_is_lost_is_read_again(own_redis):
+    """Promise (acknowledged reads): the reader's blocking read reached Redis, took the
+    entries that arrived, and its reply was lost with the connection. Those entries are
+    read again on the new connection: every message arrives, once, in order."""
+    proxy = SilentProxy(own_redis.port)
+    layer = RedisChannelLayer(hosts=[proxy.url], prefix="flostreply", heartbeat_interval=1.0)
+    sender = RedisChannelLayer(hosts=[own_redis.url], prefix="flostreply")
+    try:
+        channel = await layer.new_channel()
+        await sender.send(channel, {"type": "t", "i": -1})
+        assert (await asyncio.wait_for(layer.receive(channel), 5))["i"] == -1
+        await asyncio.sleep(0.3)  # the reader is waiting in its next blocking read
+        assert proxy.silence() >= 1
+        # Sent while that read waits in Redis: Redis answers it with these, into silence.
+        for i in range(5):
+            await sender.send(channel, {"type": "t", "i": i})
+        for i in range(5, 10):
+            await asyncio.sleep(0.2)
+            await sender.send(channel, {"type": "t", "i": i})
+        got = [(await asyncio.wait_for(layer.receive(channel), 10))["i"] for _ in range(10)]
+        assert got == list(range(10))
+        await asyncio.sleep(0.5)
+        assert layer.hub.statistics().received == 11, "an entry was delivered twice"
+        assert layer.statistics().reconnects >= 1
+    finally:
+        await layer.close()
+        await sender.close()
+        proxy.close()

@@ -69,6 +69,14 @@ TRANSIENT_REPLIES = {
 GRACE = 2.0
 
 
+class MovingSlot(Exception):
+    """A script wrote nothing and asked to be run again: a key it needs (a member's
+    mailbox) is half-way through moving to another master (resharding)."""
+
+
+RETRY = b"retry"  # what such a script returns first
+
+
 def transient_reply(exc: BaseException) -> str | None:
     """Why an error reply is transient (to be waited out), or None if it is not."""
     if not isinstance(exc, ResponseError):
@@ -268,7 +276,10 @@ class Connections:
         """Run ``script`` on host ``index`` through its auto-pipeline, within ``timeout``."""
 
         async def call(client: Client) -> Any:
-            return await script(self.pipeline(client), keys, args)
+            result = await script(self.pipeline(client), keys, args)
+            if type(result) is list and result and result[0] == RETRY:
+                raise MovingSlot()
+            return result
 
         return await self.run(index, call, pipelined=True)
 
@@ -318,6 +329,8 @@ class Connections:
                     ) from None
                 except TRANSIENT as exc:
                     problem = f"it is unreachable ({type(exc).__name__}: {exc})"
+                except MovingSlot:
+                    problem = "a hash slot it needs is moving to another master (resharding)"
                 except ResponseError as exc:
                     reason = transient_reply(exc)
                     if reason is None:

@@ -54,9 +54,9 @@ async def snapshot(layer: Any) -> dict[str, Any]:
                         ),
                     }
                 )
-            for kind in ("mailbox", "chan"):
+            for kind, length in (("mailbox", "XLEN"), ("chan", "LLEN")):
                 async for raw in client.scan_iter(match=f"{keys.prefix}{kind}:*", count=500):
-                    depth = await command(client, "LLEN", raw)
+                    depth = await command(client, length, raw)
                     queues.append({"key": raw.decode(), "depth": depth})
 
         await layer.connections.run(index, read)

@@ -174,7 +174,7 @@ class RedisChannelLayer(BaseChannelLayer):
         task = reader.task
         on_its_loop = task is not None and task.get_loop() is asyncio.get_running_loop()
         if reader.handover is not None and on_its_loop:
-            drain = reader.handover.moved(old, reader.dispatch)
+            drain = reader.handover.moved(old, reader.dispatch, reader.last_id)
             if drain is not None:
                 self.spawn(drain)
 

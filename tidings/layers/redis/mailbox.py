@@ -1,11 +1,18 @@
 """This process's mailbox on one host: one reader task drains it into the local hub.
 
-``MailboxReader`` owns, per host: the drain loop (``BLMPOP`` of up to ``BATCH`` entries
-per round trip), the heartbeat that tells other processes this one is alive, the Redis
-clock offset, the data epoch (did Redis lose its data?) and the outage/reconnect
-bookkeeping. It parses each entry once (``entry.parse``), decodes each payload once
-(``decode``) and hands direct messages to their channel's inbox and group messages to
-``hub.fan_out`` for all local members; control entries go to ``Memberships.apply``.
+A mailbox is a Redis STREAM (one field, ``e``: the entry's bytes, ``entry.py``).
+``MailboxReader`` owns, per host: the drain loop, the heartbeat that tells other processes
+this one is alive (and keeps the mailbox in existence), the Redis clock offset, the data
+epoch (did Redis lose its data?) and the outage/reconnect bookkeeping. It parses each entry
+once (``entry.parse``), decodes each payload once (``decode``) and hands direct messages to
+their channel's inbox and group messages to ``hub.fan_out`` for all local members; control
+entries go to ``Memberships.apply``.
+
+Acknowledged reads: each round trip is one pipelined write of ``XTRIM key MINID <after the
+last dispatched id>`` (what was delivered goes) and ``XREAD COUNT 512 BLOCK ... STREAMS key
+<last dispatched id>``. An entry leaves Redis only after it was handed to the hub, so a
+reply lost with its connection (a partition, a failover) is read again on the next one;
+the id only moves forward, so nothing is delivered twice.
 
 Nothing makes it deaf or kills it: every round trip has a deadline (its block time plus
 ``GRACE``), so a connection that went silent is dropped and replaced within seconds; error
@@ -111,6 +118,10 @@ class MailboxReader:
         self.epoch_since = 0.0  # when this process first saw that epoch (monotonic)
         self.bad_entries = 0  # skipped unreadable entries, for the log line (counted as dropped)
         self.beats = 0
+        # The id of the last entry handed to the hub: reads start after it, and the next
+        # read's XTRIM removes everything up to it (the acknowledgement).
+        self.last_id = b"0-0"
+        self.untrimmed = False  # entries up to last_id are still in Redis
         self._bad_logged = 0.0
         # The data epoch the last group_send saw on this host, and when it changed.
         self._sent_epoch: str | None = _NEVER
@@ -173,12 +184,13 @@ class MailboxReader:
         took this process for gone, announce memberships again; every few beats,
         re-assert them anyway so any divergence between Redis and this process heals."""
         stale_after = stale_after_ms(self.heartbeat_interval)
-        keys = [self.keys.alive, self.keys.epoch, self.keys.stats(self.instance)]
+        keys = [self.keys.alive, self.keys.epoch, self.keys.stats(self.instance), self.key]
         fields: list[Any] = []
         for name, value in self.snapshot().published().items():
             fields += [name, value]
         fields += ["pid", os.getpid(), "host", socket.gethostname()]
-        args = [self.instance, max(stale_after * 20, 600_000), secrets.token_hex(8), *fields]
+        keep = dead_after_ms(self.heartbeat_interval)  # the mailbox outlives a stale process
+        args = [self.instance, max(stale_after * 20, 600_000), secrets.token_hex(8), keep, *fields]
         server_ms, raw_epoch, since = await self.heartbeat(via, keys, args)
         gone = int(since) > stale_after
         epoch = _text(raw_epoch)
@@ -243,6 +255,7 @@ class MailboxReader:
         """The drain loop; ``conn_box`` holds the reader's connection (closed by _run)."""
         interval = self.heartbeat_interval
         block = min(1.0, interval)
+        block_ms = int(block * 1000)
         next_beat = 0.0
         down_since: float | None = None
         down_reason = ""
@@ -270,8 +283,7 @@ class MailboxReader:
                     # second deadline before the reader is back).
                     await self.beat_on(conn)
                     next_beat = time.monotonic() + interval
-                await conn.send_command("BLMPOP", block, 1, self.key, "LEFT", "COUNT", BATCH)
-                reply = await conn.read_response()
+                items = await self._read(conn, block_ms)
             except asyncio.CancelledError:
                 if not deadlines.fired(token) or me.uncancel() > 0:
                     raise
@@ -283,6 +295,10 @@ class MailboxReader:
             finally:
                 deadlines.remove(token)
             if failure is not None:
+                conn = conn_box[0]
+                if conn is not None:  # a reply may be left unread on it: never reuse it
+                    with contextlib.suppress(Exception):
+                        await conn.disconnect(nowait=True)
                 self.counters.add("backend_errors")
                 reason = _reason(failure)
                 kind = reason.split(":", 1)[0]
@@ -307,8 +323,27 @@ class MailboxReader:
                 down_since = None
                 next_beat = 0.0  # the next heartbeat tells whether Redis came back empty
             delay = 0.05
-            if reply:
-                self.dispatch(reply[1])
+            if items:
+                self.dispatch([fields[1] for _, fields in items])
+                self.last_id = items[-1][0]
+                self.untrimmed = True
+
+    async def _read(self, conn: Connection, block_ms: int) -> list[Any]:
+        """One acknowledged read: trim what was delivered, then wait for what follows it;
+        one write, raw replies. The entries read, as (id, [field, value]) pairs."""
+        trim = self.untrimmed
+        commands: list[tuple[Any, ...]] = []
+        if trim:
+            commands.append(("XTRIM", self.key, "MINID", after(self.last_id)))
+        commands.append(
+            ("XREAD", "COUNT", BATCH, "BLOCK", block_ms, "STREAMS", self.key, self.last_id)
+        )
+        await conn.send_packed_command(conn.pack_commands(commands))
+        if trim:
+            await conn.read_response()
+            self.untrimmed = False
+        reply = await conn.read_response()
+        return reply[0][1] if reply else []
 
     def dispatch(self, entries: list[bytes]) -> None:
         """Deliver a batch of mailbox entries into the local hub; one bad entry is counted,
@@ -360,6 +395,12 @@ class MailboxReader:
                 exc,
                 self.bad_entries,
             )
+
+
+def after(stream_id: bytes) -> str:
+    """The smallest stream id greater than ``stream_id`` (``ms-seq``)."""
+    ms, _, seq = stream_id.decode().partition("-")
+    return f"{ms}-{int(seq or 0) + 1}"
 
 
 def _text(value: Any) -> str:

@@ -123,7 +123,7 @@ class Handover:
 
     def __init__(self, label: str, key: str, options: Mapping[str, Any]) -> None:
         self.label = label
-        self.key = key  # the inbox list
+        self.key = key  # the mailbox stream
         self.options = options  # how to reach a server of this deployment (no address)
         self._seen: dict[int, float] = {}  # digest -> when delivered, oldest first
         self.until = 0.0  # repeats are skipped until then (monotonic)
@@ -152,31 +152,48 @@ class Handover:
         return kept
 
     def moved(
-        self, old: Address, deliver: Callable[[list[bytes]], None]
+        self, old: Address, deliver: Callable[[list[bytes]], None], after: bytes = b"0-0"
     ) -> Coroutine[Any, Any, None] | None:
         """The master moved away from ``old``: skip repeats for a while; returns the
-        drain of the inbox left on ``old`` into ``deliver`` (None if one is running)."""
+        drain of the mailbox left on ``old`` (entries after stream id ``after``, the last
+        one the reader delivered) into ``deliver`` (None if one is running)."""
         self.until = time.monotonic() + DRAIN_FOR + REMEMBER_FOR
         if self.draining:
             return None
         self.draining = True
-        return self._drain(old, deliver)
+        return self._drain(old, deliver, after)
 
-    async def _drain(self, old: Address, deliver: Callable[[list[bytes]], None]) -> None:
+    async def _drain(
+        self, old: Address, deliver: Callable[[list[bytes]], None], after: bytes
+    ) -> None:
         client = aioredis.Redis(host=old[0], port=old[1], **self.options)
         until = time.monotonic() + DRAIN_FOR
         try:
             while time.monotonic() < until:
                 async with asyncio.timeout(ASK_TIMEOUT):
                     reply = await client.execute_command(  # type: ignore[no-untyped-call]
-                        "BLMPOP", 0.2, 1, self.key, "LEFT", "COUNT", 512
+                        "XREAD", "COUNT", 512, "BLOCK", 200, "STREAMS", self.key, after
                     )
                 if reply:
-                    self.drained += len(reply[1])
-                    deliver(reply[1])
+                    items = _stream_items(reply)
+                    after = items[-1][0]
+                    self.drained += len(items)
+                    deliver([_value(fields) for _, fields in items])
         except Exception as exc:  # gone, demoted (READONLY) or silent: nothing more there
             logger.info("tidings stopped draining the old master of %s: %s", self.label, exc)
         finally:
             self.draining = False
             with contextlib.suppress(Exception):
                 await client.aclose()
+
+
+def _stream_items(reply: Any) -> list[Any]:
+    """XREAD's entries of one stream, whether redis-py answered as a dict or a list."""
+    if isinstance(reply, dict):
+        return list(next(iter(reply.values()))[0])
+    return list(reply[0][1])
+
+
+def _value(fields: Any) -> bytes:
+    """The entry of one stream item (redis-py hands its fields over as a dict)."""
+    return bytes(fields[b"e"] if isinstance(fields, dict) else fields[1])

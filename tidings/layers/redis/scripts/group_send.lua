@@ -12,7 +12,8 @@
 -- A member process that has not beaten for stale_after_ms is *gone* (crashed, killed or
 -- stalled): counted, not pushed to. After 10 times that it is known dead and removed
 -- from the group (it announces itself again if it ever comes back).
--- Returns {members, delivered, dropped_full, gone, processes, position or '',
+-- Returns {'retry', instance} having written nothing (a member's mailbox is missing: see
+-- below), or {members, delivered, dropped_full, gone, processes, position or '',
 --          data epoch or false (Redis lost its data and nobody has beaten since)}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -20,9 +21,51 @@ local expiry = tonumber(ARGV[3])
 local deadline = string.format('%015d', now + expiry)
 local inbox_cap = tonumber(ARGV[4])
 local cutoff = now - tonumber(ARGV[6])
+local dead = now - tonumber(ARGV[6]) * 10  -- RedisChannelLayer.dead_after_ms
+-- First every target is read, then (if all are here) written: nothing or everything.
+-- Only live members are read; expired ones are trimmed by group_add, not on every send.
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
+local total, delivered, full, stale, processes = 0, 0, 0, 0, 0
+local boxes, channels = {}, {}
+for _, m in ipairs(members) do
+  local raw = redis.call('HGET', KEYS[2], m)
+  if m == ARGV[8] then
+    -- the caller's own process: delivered locally, without a Redis hop
+  elseif string.sub(m, -1) == '!' then
+    local meta = tonumber(raw or '1')
+    local instance = string.sub(m, 1, -2)
+    local seen = redis.call('ZSCORE', KEYS[3], instance)
+    if (not seen) or tonumber(seen) < dead then
+      redis.call('ZREM', KEYS[1], m)  -- idempotent: harmless if the send is retried
+      redis.call('HDEL', KEYS[2], m)
+    elseif tonumber(seen) < cutoff then
+      total = total + meta
+      stale = stale + meta
+    else
+      total = total + meta
+      local key = ARGV[5] .. 'mailbox:' .. instance
+      -- A live process keeps its mailbox (heartbeat.lua), so a missing one means its hash
+      -- slot is half-way through moving to another master: on the source the read raises
+      -- "non local key" (pcall catches it), on the target it reads 0. Write nothing then:
+      -- the caller retries once the slot has moved (a partial send could not be retried).
+      local n = redis.pcall('XLEN', key)
+      if type(n) == 'table' or (n == 0 and redis.call('EXISTS', key) == 0) then
+        return {'retry', instance}
+      end
+      if n < inbox_cap then
+        table.insert(boxes, key)
+        delivered = delivered + meta
+        processes = processes + 1
+      else
+        full = full + meta
+      end
+    end
+  else
+    table.insert(channels, {m, tonumber(raw or ARGV[7])})
+  end
+end
 local position = ''
 local mark = '00'  -- entry.py's position field: length (2 digits) then the position
-local dead = now - tonumber(ARGV[6]) * 10  -- RedisChannelLayer.dead_after_ms
 if #KEYS > 4 then
   local ttl = tonumber(ARGV[10])
   redis.call('SET', KEYS[7], ARGV[11], 'NX')
@@ -36,55 +79,31 @@ if #KEYS > 4 then
   redis.call('PEXPIRE', KEYS[6], ttl)
   redis.call('PEXPIRE', KEYS[7], ttl)
 end
--- Only live members are read; expired ones are trimmed by group_add, not on every send.
-local members = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
-local total, delivered, full, stale, processes = 0, 0, 0, 0, 0
-for _, m in ipairs(members) do
-  local raw = redis.call('HGET', KEYS[2], m)
-  if m == ARGV[8] then
-    -- the caller's own process: delivered locally, without a Redis hop
-  elseif string.sub(m, -1) == '!' then
-    local meta = tonumber(raw or '1')
-    local instance = string.sub(m, 1, -2)
-    local seen = redis.call('ZSCORE', KEYS[3], instance)
-    if (not seen) or tonumber(seen) < dead then
-      redis.call('ZREM', KEYS[1], m)
-      redis.call('HDEL', KEYS[2], m)
-    elseif tonumber(seen) < cutoff then
-      total = total + meta
-      stale = stale + meta
-    else
-      total = total + meta
-      local key = ARGV[5] .. 'mailbox:' .. instance
-      if redis.call('LLEN', key) < inbox_cap then
-        redis.call('RPUSH', key, deadline .. mark .. ARGV[1] .. ARGV[2])
-        redis.call('PEXPIRE', key, expiry)
-        delivered = delivered + meta
-        processes = processes + 1
-      else
-        full = full + meta
-      end
+local item = deadline .. mark .. ARGV[1] .. ARGV[2]
+for _, key in ipairs(boxes) do
+  redis.call('XADD', key, '*', 'e', item)
+  -- a mailbox outlives its entries (a stalled process finds them when it wakes)
+  if redis.call('PTTL', key) < expiry then redis.call('PEXPIRE', key, expiry) end
+end
+for _, pair in ipairs(channels) do
+  local m, meta = pair[1], pair[2]
+  total = total + 1
+  local key = ARGV[5] .. 'chan:' .. m
+  local n = redis.call('LLEN', key)
+  if n >= meta then
+    while n > 0 do
+      local head = redis.call('LINDEX', key, 0)
+      if tonumber(string.sub(head, 1, 15)) > now then break end
+      redis.call('LPOP', key)
+      n = n - 1
     end
+  end
+  if n < meta then
+    redis.call('RPUSH', key, deadline .. mark .. 'q000' .. ARGV[2])
+    redis.call('PEXPIRE', key, expiry)
+    delivered = delivered + 1
   else
-    local meta = tonumber(raw or ARGV[7])
-    total = total + 1
-    local key = ARGV[5] .. 'chan:' .. m
-    local n = redis.call('LLEN', key)
-    if n >= meta then
-      while n > 0 do
-        local head = redis.call('LINDEX', key, 0)
-        if tonumber(string.sub(head, 1, 15)) > now then break end
-        redis.call('LPOP', key)
-        n = n - 1
-      end
-    end
-    if n < meta then
-      redis.call('RPUSH', key, deadline .. mark .. 'q000' .. ARGV[2])
-      redis.call('PEXPIRE', key, expiry)
-      delivered = delivered + 1
-    else
-      full = full + 1
-    end
+    full = full + 1
   end
 end
 return {total, delivered, full, stale, processes, position, redis.call('GET', KEYS[4])}
