@@ -43,7 +43,8 @@ def test_the_plan_is_the_arithmetic_of_the_costs() -> None:
     assert "1M one-member groups x 600 B = 0.60 GB" in text
     assert "80 x (16 + 3) = 1,520" in text
     cap = capacity.mailbox_capacity()
-    assert f"80 x {cap:,} x 140 B (list) = {80 * cap * 140 / 1e9:.2f} GB" in text
+    assert f"80 x {cap:,} x 150 B = {80 * cap * 150 / 1e9:.2f} GB" in text
+    assert f"80 x 16 x {cap:,} x 150 B = {80 * 16 * cap * 150 / 1e9:.2f} GB" in text
 
 
 @pytest.mark.redis

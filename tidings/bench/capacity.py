@@ -45,6 +45,9 @@ PARTITIONS = 16  # the design's default on a Cluster (docs/redis-design.md)
 # 16 partitions sit 5/5/6 on 3 masters: the busiest master carries 6/16 of a load that is
 # spread evenly over partitions (many groups), not a third
 BUSIEST_SHARE = -(-PARTITIONS // MASTERS) / PARTITIONS
+# what a mailbox reader runs: a stream read and its acknowledgement (a trim), or, with the
+# earlier list mailboxes, BLMPOP; whichever the layer uses is what gets measured
+DRAIN_COMMANDS = ("xread", "xtrim", "xdel", "blmpop")
 
 
 @dataclass
@@ -153,7 +156,8 @@ async def _send_cost(
             await m.flush()
             await m.close()
     calls, usec = stats["evalsha"]
-    return usec / calls, stats.get("blmpop", (0, 0.0))[1] / (sends * processes)
+    drained = sum(stats.get(command, (0, 0.0))[1] for command in DRAIN_COMMANDS)
+    return usec / calls, drained / (sends * processes)
 
 
 async def measure_groups(url: str, costs: Costs, quick: bool) -> None:
@@ -428,12 +432,13 @@ def plan(costs: Costs) -> str:
             f"| {name} | {rate:,.0f} | {server_us:.1f} | {cores:.3f} | {cores * BUSIEST_SHARE:.3f} "
             f"| {client:.4f} |"
         )
-    drain = (connections / 60 + 100_000 / 10 * room_processes) * costs.drain_server_us_per_entry
+    entries = connections / 60 + 100_000 / 10 * room_processes
+    drain = entries * costs.drain_server_us_per_entry
     steady = total + drain / 1e6
     storm = 2 * connections / 60 * costs.add_server_us / 1e6
     lines += [
-        f"| drain: every mailbox entry of the above (BLMPOP, per entry) | "
-        f"{connections / 60 + 100_000 / 10 * room_processes:,.0f} entries | "
+        f"| drain: every mailbox entry of the above (read + acknowledge, per entry) | "
+        f"{entries:,.0f} entries | "
         f"{costs.drain_server_us_per_entry:.2f} | {drain / 1e6:.3f} | "
         f"{drain / 1e6 * BUSIEST_SHARE:.3f} | - |",
         "",
@@ -452,11 +457,11 @@ def plan(costs: Costs) -> str:
         f"- 100k ten-member rooms x {costs.group_bytes[10]:.0f} B = "
         f"{100_000 * costs.group_bytes[10] / 1e9:.2f} GB",
         f"- mailbox backlog, worst case (every process stalled, every mailbox full at "
-        f"inbox_capacity = {cap:,} entries): one Redis {processes} x {cap:,} x "
-        f"{costs.list_entry_bytes:.0f} B (list) = "
-        f"{processes * cap * costs.list_entry_bytes / 1e9:.2f} GB; a cluster, {PARTITIONS} "
+        f"inbox_capacity = {cap:,} entries, stream mailboxes): one Redis {processes} x "
+        f"{cap:,} x {costs.stream_entry_bytes:.0f} B = "
+        f"{processes * cap * costs.stream_entry_bytes / 1e9:.2f} GB; a cluster, {PARTITIONS} "
         f"mailboxes per process: {processes} x {PARTITIONS} x {cap:,} x "
-        f"{costs.stream_entry_bytes:.0f} B (stream) = "
+        f"{costs.stream_entry_bytes:.0f} B = "
         f"{processes * PARTITIONS * cap * costs.stream_entry_bytes / 1e9:.2f} GB",
         "",
         "Connections:",
@@ -491,7 +496,8 @@ def costs_table(costs: Costs) -> str:
         ),
         f"| group_add | Redis CPU | {costs.add_server_us:.1f} µs |",
         f"| heartbeat | Redis CPU | {costs.heartbeat_server_us:.1f} µs |",
-        f"| mailbox drain (BLMPOP) | Redis CPU | {costs.drain_server_us_per_entry:.2f} µs/entry |",
+        f"| mailbox drain (read + acknowledge) | Redis CPU | "
+        f"{costs.drain_server_us_per_entry:.2f} µs/entry |",
         *(
             f"| group of {k} member(s) | Redis memory | {v:.0f} B |"
             for k, v in costs.group_bytes.items()
