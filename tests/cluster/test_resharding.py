@@ -57,9 +57,10 @@ def slot_to_move(cluster: Cluster, traffic: Traffic, what: str) -> int:
         return group_slot
     instance = instance_of(traffic.channels[0])
     mailboxes = keys_like(cluster, f"*box:{instance}")
+    assert mailboxes, f"no mailbox key for receiver 0 (instance {instance})"
     home = {slot for slot in mailboxes.values() if slot != group_slot}
-    assert len(home) == 1, f"receiver 0's mailboxes: {mailboxes}; group slot {group_slot}"
-    return home.pop()
+    # its home partition may be the group's (1 in 16): then that one slot holds both
+    return home.pop() if home else group_slot
 
 
 @pytest.mark.xfail(strict=True, raises=ConfigurationError, reason=NOT_READY)
