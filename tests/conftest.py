@@ -12,7 +12,7 @@ from tidings import BaseChannelLayer, MemoryChannelLayer
 
 from .servers import RedisServer, start_redis
 
-BACKENDS = ["memory", "redis", "sentinel"]
+BACKENDS = ["memory", "redis", "sentinel", "cluster"]
 LayerFactory = Callable[..., BaseChannelLayer]
 
 
@@ -38,6 +38,20 @@ def sentinel_deployment() -> Any:
     group.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster() -> Any:
+    """Three masters, no replicas, on free loopback ports, for this test session (tests
+    that fail a master over start their own)."""
+    from .cluster_servers import ServerError, start_cluster
+
+    try:
+        cluster = start_cluster(masters=3)
+    except ServerError as exc:
+        pytest.fail(str(exc))
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -55,6 +69,9 @@ async def make_layer(backend: str, request: pytest.FixtureRequest) -> AsyncItera
     elif backend == "sentinel":  # channels_redis's Sentinel dict form
         group = request.getfixturevalue("sentinel_deployment")
         hosts = [{"sentinels": group.sentinels, "master_name": group.master_name}]
+    elif backend == "cluster":  # the URL form, any node as the seed
+        cluster = request.getfixturevalue("redis_cluster")
+        hosts = [f"redis+cluster://127.0.0.1:{cluster.nodes[0].port}"]
     prefix = f"t{os.getpid()}x{len(request.node.name)}{id(request) % 10_000}"
 
     def factory(**config: Any) -> BaseChannelLayer:

@@ -8,16 +8,8 @@ import pytest
 
 from ..cluster_servers import Cluster, SentinelSet, ServerError, start_cluster, start_sentinel
 
-
-@pytest.fixture(scope="session")
-def redis_cluster() -> Iterator[Cluster]:
-    """Three masters, no replicas, on free loopback ports."""
-    try:
-        cluster = start_cluster(masters=3)
-    except ServerError as exc:
-        pytest.fail(str(exc))
-    yield cluster
-    cluster.stop()
+# redis_cluster (three masters, session-wide) is in tests/conftest.py: the contract
+# suite runs on it too.
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
+import zlib
 from collections import Counter
 
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
-from tidings.layers.redis.keys import shard
 from tidings.layers.redis.partitions import (
     MAX_PARTITIONS,
     SLOTS,
@@ -73,10 +73,13 @@ async def test_sixteen_partitions_spread_evenly_over_three_masters(redis_cluster
     assert sorted(owners.values()) == [5, 5, 6]
 
 
-def test_partition_of_keeps_todays_host_placement():
+def test_partition_of_keeps_the_host_placement_of_sharded_hosts():
+    """With one partition per host (several hosts), a group stays on the host the
+    CRC-32 sharding of earlier versions chose."""
     for name in ("room-1", "notifications_42", "specific.abc!", "x" * 99):
         for count in (1, 2, 3, 7):
-            assert partition_of(name, count) == shard(name, count)
+            expected = 0 if count == 1 else zlib.crc32(name.encode()) % count
+            assert partition_of(name, count) == expected
 
 
 @pytest.mark.parametrize("bad", [0, -1, MAX_PARTITIONS + 1, 2.0, True, "16", None])

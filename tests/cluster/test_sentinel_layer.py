@@ -82,7 +82,7 @@ def test_a_sentinel_password_in_the_url_goes_to_the_sentinels_not_the_layer() ->
         ({"sentinels": [("h", 1)], "master_name": "m", "pasword": "x"}, "did you mean 'password'"),
         ({"sentinels": [("h", 1)]}, "master_name"),
         ({"sentinels": [("h", 1)], "master_name": "m", "sentinel_kwargs": {"x": 1}}, "x"),
-        ("redis+cluster://127.0.0.1:7000", "does not support Cluster yet"),
+        (["redis+cluster://127.0.0.1:7000", "redis://h:1"], "a Cluster shards keys"),
         ("redis+sentinel://h:1/m?other=1", "dict form"),
     ],
 )

@@ -59,6 +59,7 @@ def bounds(option: Option) -> str:
         "capacities": "each 1 to 10,000,000",
         "hosts": "see [Redis hosts](#redis-hosts)",
         "keys": "non-empty list of `str`/`bytes` keys",
+        "partitions": "1 to 1,024",
     }[option.kind]
 
 

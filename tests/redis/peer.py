@@ -23,7 +23,12 @@ from tidings.layers.redis import RedisChannelLayer
 def make_layer(url: str, prefix: str, **defaults: Any) -> RedisChannelLayer:
     """URL may list several hosts, comma-separated; TIDINGS_TEST_OPTS adds options (JSON)."""
     options = {**defaults, **json.loads(os.environ.get("TIDINGS_TEST_OPTS", "{}"))}
-    return RedisChannelLayer(hosts=url.split(","), prefix=prefix, **options)
+    home = options.pop("home_partition", None)  # a test wants this process homed there
+    hosts = [url] if "+cluster://" in url else url.split(",")
+    while True:  # a layer holds nothing before its first use: made again until it fits
+        layer = RedisChannelLayer(hosts=hosts, prefix=prefix, **options)
+        if home is None or layer.keys.partition(layer.instance) == home:
+            return layer
 
 
 def out(line: str) -> None:

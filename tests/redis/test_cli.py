@@ -105,7 +105,8 @@ async def test_inspect_shows_processes_groups_and_depths(redis_server, capsys):
     assert [p["instance"] for p in report["processes"]] == [layer.instance]
     assert report["processes"][0]["pid"] == os.getpid()
     assert report["groups"] == [{"group": "board", "members": 3, "processes": 1}]
-    assert {"key": "cli3:chan:backlog.q", "depth": 2} in report["queues"]
+    assert {"key": layer.keys.channel("backlog.q"), "depth": 2} in report["queues"]
+    assert {"key": layer.keys.mailbox(0, layer.instance), "depth": 0} in report["queues"]
     await asyncio.to_thread(main, ["inspect", "--url", url_of(redis_server, "cli3")])
     text = capsys.readouterr().out
     assert "processes" in text and "board" in text and "backlog.q" in text

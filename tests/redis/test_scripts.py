@@ -70,8 +70,11 @@ async def test_presence_lists_live_members_only(client):
     for channel in ("specific.live!a", "specific.live!b", "specific.dead!c", "worker.q"):
         await add(client, keys, ["m!", 60_000, 1, "set", "", "", channel])
     await client.zadd(k.group_members("g"), {"specific.live!old": 1})  # expired long ago
-    found = await presence(client, [k.group_members("g"), k.alive], [15_000])
+    found = await presence(client, [k.group_members("g"), k.alive(0)], [15_000])
     assert sorted(found) == [b"specific.live!a", b"specific.live!b", b"worker.q"]
+    # presence.lua only reads (flags=no-writes); the next group_add trims the expired one
+    assert await client.zscore(k.group_members("g"), "specific.live!old") == 1
+    await add(client, keys, ["m!", 60_000, 1, "set", "", "", "specific.live!a"])
     assert await client.zscore(k.group_members("g"), "specific.live!old") is None
 
 
@@ -85,28 +88,28 @@ async def test_group_send_pushes_once_per_live_process_and_counts(client):
     await add(client, add_keys, ["dead!", 60_000, 2, "set", "", ""])  # never beats
     await add(client, add_keys, ["self!", 60_000, 5, "set", "", ""])  # the caller: skipped
     await add(client, add_keys, ["worker.q", 60_000, 1, "set", "", ""])  # a normal channel, cap 1
-    args = [entry.header(entry.GROUP, "g"), b"RAW", 60_000, 10, k.prefix, 15_000, 100, "self!"]
+    args = [entry.header(entry.GROUP, "g"), b"RAW", 60_000, 10, 15_000, "self!"]
     # "dead" beat a minute ago: gone (stale), yet not known dead
-    await client.zadd(k.alive, {"dead": await redis_ms(client) - 60_000})
-    total, delivered, full, stale, processes, position, epoch = await send(
-        client, [*group_keys, k.alive, k.epoch], args
+    await client.zadd(k.alive(0), {"dead": await redis_ms(client) - 60_000})
+    total, delivered, full, stale, processes, position, epoch, channels = await send(
+        client, [*group_keys, k.alive(0), k.epoch(0)], args
     )
     assert position == b""  # no history keys: no position
     assert epoch == b"e"
-    assert (total, delivered, full, stale, processes) == (6, 4, 0, 2, 1)
+    # worker.q lives in a partition of its own: the caller sends to it (capacity 1)
+    assert channels == [b"worker.q", b"1"]
+    assert (total, delivered, full, stale, processes) == (5, 3, 0, 2, 1)
     # The payload is sent once: each entry is the header plus that payload, built in Lua.
-    pushed = [parse(e) for e in await mailbox(client, k.mailbox("live"))]
+    pushed = [parse(e) for e in await mailbox(client, k.mailbox(0, "live"))]
     assert [(e.kind, e.target, e.payload) for e in pushed] == [("g", "g", b"RAW")]
-    assert await client.exists(k.mailbox("dead")) == 0
-    queued = [parse(e) for e in await client.lrange(k.channel("worker.q"), 0, -1)]
-    assert [(e.kind, e.target, e.payload) for e in queued] == [("q", "", b"RAW")]
-    # worker.q is full now (capacity 1): the next send counts it as dropped, pushes the rest
-    total, delivered, full, stale, *_ = await send(client, [*group_keys, k.alive, k.epoch], args)
-    assert (total, delivered, full, stale) == (6, 3, 1, 2)
+    assert await client.exists(k.mailbox(0, "dead")) == 0
+    assert await client.exists(k.channel("worker.q")) == 0
     # Known dead (no beat for 10 x stale_after): removed from the group, no longer counted.
-    args[5] = 5_000
-    total, delivered, full, stale, *_ = await send(client, [*group_keys, k.alive, k.epoch], args)
-    assert (total, stale) == (4, 0)
+    args[4] = 5_000
+    total, delivered, full, stale, *_ = await send(
+        client, [*group_keys, k.alive(0), k.epoch(0)], args
+    )
+    assert (total, stale) == (3, 0)
     assert await client.zscore(k.group("g"), "dead!") is None
 
 
@@ -117,9 +120,9 @@ async def test_expired_members_get_nothing_and_group_add_trims_them(client):
     await add(client, keys, ["worker.q", 50, 5, "set", "", ""])
     await client.persist(k.group("g"))
     await asyncio.sleep(0.1)
-    args = [b"E", b"R", 60_000, 10, k.prefix, 15_000, 100, "nobody!"]
-    result = await send(client, [k.group("g"), k.group_meta("g"), k.alive, k.epoch], args)
-    assert result[0] == 0 and await client.llen(k.channel("worker.q")) == 0
+    args = [b"E", b"R", 60_000, 10, 15_000, "nobody!"]
+    result = await send(client, [k.group("g"), k.group_meta("g"), k.alive(0), k.epoch(0)], args)
+    assert result[0] == 0 and result[7] == []
     await add(client, keys, ["other.q", 60_000, 5, "set", "", ""])  # trims the expired one
     assert await client.zrange(k.group("g"), 0, -1) == [b"other.q"]
 
@@ -127,7 +130,7 @@ async def test_expired_members_get_nothing_and_group_add_trims_them(client):
 async def test_heartbeat_keeps_one_epoch_until_the_data_is_lost(client):
     k = Keys("s")
     beat = Script("heartbeat")
-    keys = [k.alive, k.epoch, k.stats("i"), k.mailbox("i")]
+    keys = [k.alive(0), k.epoch(0), k.stats(0, "i"), k.mailbox(0, "i")]
     now1, epoch1, since1 = await beat(client, keys, ["i", 600_000, "first", 30_000])
     _, epoch2, since2 = await beat(client, keys, ["i", 600_000, "second", 30_000])
     assert epoch1 == epoch2 == b"first" and now1 > 1_600_000_000_000
@@ -135,14 +138,14 @@ async def test_heartbeat_keeps_one_epoch_until_the_data_is_lost(client):
     await client.flushdb()
     _, epoch3, _ = await beat(client, keys, ["i", 600_000, "third", 30_000])
     assert epoch3 == b"third"
-    assert await client.zscore(k.alive, "i") is not None
+    assert await client.zscore(k.alive(0), "i") is not None
     # the mailbox exists (empty) while its process beats, and outlives it for a while
-    assert await client.xlen(k.mailbox("i")) == 0 and await client.exists(k.mailbox("i"))
-    assert 0 < await client.pttl(k.mailbox("i")) <= 30_000
+    assert await client.xlen(k.mailbox(0, "i")) == 0 and await client.exists(k.mailbox(0, "i"))
+    assert 0 < await client.pttl(k.mailbox(0, "i")) <= 30_000
 
 
 async def script_beat(beat: Script, client, k: Keys, instance: str) -> None:
-    keys = [k.alive, k.epoch, k.stats(instance), k.mailbox(instance)]
+    keys = [k.alive(0), k.epoch(0), k.stats(0, instance), k.mailbox(0, instance)]
     await beat(client, keys, [instance, 600_000, "e", 600_000])
 
 
@@ -162,7 +165,7 @@ async def test_group_send_with_history_stores_and_stamps_atomically(client):
         [k.group("h"), k.group_meta("h"), k.group_members("h")],
         ["live!", 60_000, 1, "set", "", ""],
     )
-    keys = [k.group("h"), k.group_meta("h"), k.alive, k.epoch, *k.history("h")]
+    keys = [k.group("h"), k.group_meta("h"), k.alive(0), k.epoch(0), *k.history("h")]
     positions = []
     for n in range(4):
         args = [
@@ -170,9 +173,7 @@ async def test_group_send_with_history_stores_and_stamps_atomically(client):
             b"RAW%d" % n,
             60_000,
             10,
-            k.prefix,
             15_000,
-            100,
             "self!",
             3,
             60_000,
@@ -180,7 +181,7 @@ async def test_group_send_with_history_stores_and_stamps_atomically(client):
         ]
         positions.append((await send(client, keys, args))[5])
     assert positions == [b"epochA:1", b"epochA:2", b"epochA:3", b"epochA:4"]
-    first_entry = parse((await mailbox(client, k.mailbox("live")))[0])
+    first_entry = parse((await mailbox(client, k.mailbox(0, "live")))[0])
     assert (first_entry.position, first_entry.payload) == ("epochA:1", b"RAW0")
     epoch, first, last, entries = await history(client, k.history("h"), [2])
     assert (epoch, first, last) == (b"epochA", 2, 4)  # size 3: offset 1 was trimmed
@@ -220,12 +221,12 @@ async def test_group_send_writes_nothing_while_a_live_members_mailbox_is_missing
     for instance in ("a", "b"):
         await script_beat(beat, client, k, instance)
         await add(client, add_keys, [f"{instance}!", 60_000, 1, "set", "", ""])
-    await client.delete(k.mailbox("b"))
-    keys = [k.group("h"), k.group_meta("h"), k.alive, k.epoch, *k.history("h")]
-    args = [b"gh", b"RAW", 60_000, 10, k.prefix, 15_000, 100, "self!", 3, 60_000, "E"]
+    await client.delete(k.mailbox(0, "b"))
+    keys = [k.group("h"), k.group_meta("h"), k.alive(0), k.epoch(0), *k.history("h")]
+    args = [b"gh", b"RAW", 60_000, 10, 15_000, "self!", 3, 60_000, "E"]
     assert await send(client, keys, args) == [b"retry", b"b"]
-    assert await client.xlen(k.mailbox("a")) == 0
+    assert await client.xlen(k.mailbox(0, "a")) == 0
     assert await client.exists(*k.history("h")) == 0
     await script_beat(beat, client, k, "b")  # the mailbox is back (the slot moved)
     assert (await send(client, keys, args))[:2] == [2, 2]
-    assert [len(await mailbox(client, k.mailbox(i))) for i in "ab"] == [1, 1]
+    assert [len(await mailbox(client, k.mailbox(0, i))) for i in "ab"] == [1, 1]

@@ -153,7 +153,9 @@ async def test_encrypted_payloads_rotate_keys_and_never_travel_in_clear(redis_se
         hosts=[redis_server.url], prefix="enc", symmetric_encryption_keys=["new-key", "old-key"]
     )
     await old_writer.send("enc.q", {"type": "t", "secret": "plaintext-marker"})
-    raw = await aioredis.Redis.from_url(redis_server.url).lrange("enc:chan:enc.q", 0, -1)
+    raw = await aioredis.Redis.from_url(redis_server.url).lrange(
+        old_writer.keys.channel("enc.q"), 0, -1
+    )
     assert raw and all(b"plaintext-marker" not in entry for entry in raw)
     got = await asyncio.wait_for(rotated_reader.receive("enc.q"), 5)
     assert got["secret"] == "plaintext-marker"

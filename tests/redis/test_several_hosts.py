@@ -56,7 +56,7 @@ async def test_groups_spread_over_hosts_and_all_deliver(three_servers):
     holders = []
     for server in three_servers:
         client = aioredis.Redis.from_url(server.url)
-        holders.append(len(await client.keys("multi2:group:*")))
+        holders.append(len(await client.keys("multi2:{*}:group:*")))
         await client.aclose()
     assert sum(holders) == len(groups)
     assert all(n > 0 for n in holders), f"groups not spread over every host: {holders}"

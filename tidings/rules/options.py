@@ -19,7 +19,9 @@ from typing import Any, Literal
 
 from ..exceptions import ConfigurationError
 
-Kind = Literal["seconds", "count", "prefix", "patterns", "capacities", "hosts", "keys"]
+Kind = Literal[
+    "seconds", "count", "prefix", "patterns", "capacities", "hosts", "keys", "partitions"
+]
 DAY = 86_400.0
 MB = 1024 * 1024
 PREFIX = re.compile(r"[A-Za-z0-9_.\-/#@+=~]{1,64}")
@@ -42,7 +44,7 @@ class Option:
 
     def parse(self, text: str) -> Any:
         """The value of a query-string ``text``, by this option's declared type."""
-        if self.kind == "count":
+        if self.kind in ("count", "partitions"):
             try:
                 return int(text)
             except ValueError:
@@ -147,6 +149,19 @@ def _capacities(option: Option, value: object) -> tuple[tuple[str | re.Pattern[s
     return tuple(checked)
 
 
+def _partitions(option: Option, value: object) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or not option.low <= value <= option.high:
+        raise ConfigurationError(
+            f"partitions must be a whole number from {option.low:g} to {option.high:g} (or "
+            f"None: 16 on a Redis Cluster, one per host otherwise), got {value!r}. More "
+            "partitions than masters spread the load; each costs every process one "
+            "blocking connection."
+        )
+    return value
+
+
 def _anything(option: Option, value: object) -> object:
     return value  # checked by the owner (hosts.py), which knows the forms
 
@@ -169,6 +184,7 @@ _CHECKS = {
     "capacities": _capacities,
     "hosts": _anything,
     "keys": _keys,
+    "partitions": _partitions,
 }
 
 CAPACITY = Option("capacity", "count", 100, "unread messages a channel holds", 1, 10_000_000)
@@ -220,6 +236,14 @@ REDIS = (
         "heartbeat_interval", "seconds", 5.0, "how often a process says it is alive", 0.05, 3600
     ),
     Option("timeout", "seconds", 5.0, "longest wait for an unreachable Redis", 0.01, 3600),
+    Option(
+        "partitions",
+        "partitions",
+        None,
+        "key partitions (hash slots); None: 16 on a Cluster, else one per host",
+        1,
+        1024,
+    ),
 )
 SCHEMAS: dict[str, tuple[Option, ...]] = {"memory": COMMON, "redis": REDIS}
 

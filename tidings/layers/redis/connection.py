@@ -25,19 +25,25 @@ import sys
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
+    AskError,
     AuthenticationError,
     BusyLoadingError,
+    ClusterDownError,
+    ClusterError,
     NoScriptError,
     OutOfMemoryError,
     ReadOnlyError,
+    RedisClusterException,
     ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -45,7 +51,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from ...exceptions import BackendUnavailable, ConfigurationError
 from .autopipeline import AutoPipeline
 from .deadlines import Deadlines
-from .deployments import SentinelHost
+from .deployments import ClusterHost, SentinelHost
 from .hosts import Host
 from .sentinel import MasterWatch
 
@@ -63,6 +69,8 @@ TRANSIENT_REPLIES = {
     "MASTERDOWN": "the replica lost its primary",
     "TRYAGAIN": "Redis asked to try again",
     "NOREPLICAS": "Redis has not enough replicas",
+    "CLUSTERDOWN": "the Redis Cluster is down (a master failed and no replica took over yet)",
+    "MOVED": "a hash slot is moving to another master (resharding or failover)",
 }
 # How long past its own block time a blocking read may stay unanswered before its
 # connection counts as dead (a partition, a failover that moved the address).
@@ -86,9 +94,30 @@ def transient_reply(exc: BaseException) -> str | None:
         code = "OOM"
     elif isinstance(exc, ReadOnlyError):
         code = "READONLY"
+    elif isinstance(exc, TryAgainError):
+        code = "TRYAGAIN"
+    elif isinstance(exc, ClusterDownError):
+        code = "CLUSTERDOWN"
+    elif isinstance(exc, AskError) or "non local key" in str(exc):
+        # MOVED/ASK (redis-py follows them, up to a limit), or an undeclared key whose slot
+        # moved: group_send.lua reads those before any write, so nothing ran
+        code = "MOVED"
     else:
         code = str(exc).split(" ", 1)[0].upper()
     return TRANSIENT_REPLIES.get(code)
+
+
+def cluster_trouble(exc: BaseException) -> str | None:
+    """Why redis-py's cluster client gave up on a command that did not run (its slot map
+    is changing: a failover, a resharding), or None for any other error."""
+    if isinstance(exc, SlotNotCoveredError) or (
+        isinstance(exc, RedisClusterException) and "cannot be connected" in str(exc)
+    ):
+        return f"the cluster is reconfiguring ({type(exc).__name__}: {exc})"
+    if isinstance(exc, ClusterError) and not isinstance(exc, ResponseError):
+        # "TTL exhausted": redirected (MOVED/ASK) more times than it follows
+        return f"the cluster is reconfiguring ({type(exc).__name__}: {exc})"
+    return None
 
 
 def jittered(delay: float) -> float:
@@ -123,7 +152,12 @@ class Script:
         try:
             return await send("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            await send("SCRIPT", "LOAD", self.source)
+            if isinstance(via, AutoPipeline):
+                # by the client: a Cluster's pipeline cannot route a keyless command, its
+                # client loads the script on every master
+                await via.client.script_load(self.source)
+            else:
+                await send("SCRIPT", "LOAD", self.source)
             return await send("EVALSHA", self.sha, len(keys), *keys, *args)
 
 
@@ -146,10 +180,18 @@ def _quiet_exit() -> None:
 
 
 class Connections:
-    """One client per (event loop, host), made on first use."""
+    """One client per (event loop, host), made on first use.
 
-    def __init__(self, hosts: list[Host | SentinelHost], timeout: float) -> None:
+    Callers name a *partition* (``keys.py``); partition ``p`` lives on host
+    ``p % len(hosts)`` (one host: a single Redis, a Sentinel-managed master, or a whole
+    Cluster, whose client routes each command to the master owning its keys' slot).
+    """
+
+    def __init__(
+        self, hosts: list[Host | SentinelHost | ClusterHost], timeout: float, partitions: int = 1
+    ) -> None:
         self.hosts = hosts
+        self.partitions = partitions
         self.timeout = timeout
         # Sentinel-managed clients follow the master (sentinel.py); on_master_moved(index)
         # is called with the old master's address after a client followed a failover.
@@ -174,7 +216,13 @@ class Connections:
                     self.timeout = min(self.timeout, float(wanted))
         _LIVE.add(self)
 
-    def client(self, index: int) -> Client:
+    def host_of(self, partition: int) -> int:
+        """The index in ``hosts`` of the host that keeps ``partition``."""
+        return partition % len(self.hosts)
+
+    def client(self, partition: int) -> Client:
+        """The running loop's client of the host keeping ``partition``."""
+        index = partition % len(self.hosts)
         loop = asyncio.get_running_loop()
         clients = self._clients.get(loop)
         if clients is None:
@@ -238,7 +286,7 @@ class Connections:
         for loop in list(self._clients):
             self.release_idle(loop)
 
-    def _make(self, host: Host | SentinelHost) -> Client:
+    def _make(self, host: Host | SentinelHost | ClusterHost) -> Client:
         options: dict[str, Any] = {
             "socket_connect_timeout": min(self.timeout, 5.0),
             "socket_keepalive": True,
@@ -250,6 +298,11 @@ class Connections:
         try:
             if isinstance(host, SentinelHost):
                 return host.client(**options)  # its own options override these
+            if isinstance(host, ClusterHost):
+                # RedisCluster takes the same commands, pipelines and scripts as a client
+                # of one server (it routes each by its keys' slot), so the layer uses it
+                # as one; its own retries follow MOVED/ASK and refresh the slot map.
+                return cast(Client, host.client(**options))
             merged = options | dict(host.options)
             if _WAIT_FOR_LOSES_CANCELS:
                 merged.pop("socket_timeout", None)  # see __init__
@@ -271,9 +324,9 @@ class Connections:
         return pipeline
 
     async def script(
-        self, index: int, script: Script, keys: Sequence[str], args: Sequence[Any]
+        self, partition: int, script: Script, keys: Sequence[str], args: Sequence[Any]
     ) -> Any:
-        """Run ``script`` on host ``index`` through its auto-pipeline, within ``timeout``."""
+        """Run ``script`` in ``partition`` through its auto-pipeline, within ``timeout``."""
 
         async def call(client: Client) -> Any:
             result = await script(self.pipeline(client), keys, args)
@@ -281,13 +334,13 @@ class Connections:
                 raise MovingSlot()
             return result
 
-        return await self.run(index, call, pipelined=True)
+        return await self.run(partition, call, pipelined=True)
 
-    def abort_trips(self, index: int) -> None:
-        """Cut off the running loop's round trip in flight to host ``index`` (a caller's
-        deadline fired: the connection is silent or Redis stalled)."""
+    def abort_trips(self, partition: int) -> None:
+        """Cut off the running loop's round trip in flight to ``partition``'s host (a
+        caller's deadline fired: the connection is silent or Redis stalled)."""
         clients = self._clients.get(asyncio.get_running_loop())
-        client = clients[index] if clients else None
+        client = clients[partition % len(self.hosts)] if clients else None
         pipeline = self._pipelines.get(client) if client is not None else None
         if pipeline is not None:
             pipeline.abort_trip()
@@ -302,16 +355,16 @@ class Connections:
 
     async def run(
         self,
-        index: int,
+        partition: int,
         op: Callable[[Client], Awaitable[T]],
         extra: float = 0,
         pipelined: bool = False,
     ) -> T:
-        """Run ``op`` on host ``index``; transient failures are retried, and the whole call
+        """Run ``op`` on ``partition``'s host; transient failures are retried, and the whole call
         (retries included) ends within ``timeout`` (+ ``extra``, a blocking command's own
         wait) with ``BackendUnavailable``. ``pipelined``: ``op`` goes through the client's
         auto-pipeline, whose trip in flight is aborted if this call's deadline fires."""
-        label = self._labels[index]
+        label = self._labels[partition % len(self.hosts)]
         limit = self.timeout + extra
         problem = "it did not answer"
         delay = 0.05
@@ -321,7 +374,7 @@ class Connections:
         try:
             while True:
                 try:
-                    return await op(self.client(index))
+                    return await op(self.client(partition))
                 except AuthenticationError as exc:
                     raise BackendUnavailable(
                         f"Redis at {label} refused the credentials: {exc}. "
@@ -338,13 +391,18 @@ class Connections:
                             f"Redis at {label} answered with an error: {exc}"
                         ) from None
                     problem = f"{reason}: {exc}"
+                except (ClusterError, RedisClusterException) as exc:
+                    reason = cluster_trouble(exc)
+                    if reason is None:
+                        raise
+                    problem = reason
                 await asyncio.sleep(jittered(delay))
                 delay = min(delay * 2, 1.0)
         except asyncio.CancelledError:
             if not deadlines.fired(token) or task is None or task.uncancel() > 0:
                 raise  # cancelled by its caller, not (only) by its deadline
             if pipelined:  # its trip is stuck: the calls queued behind it must not wait
-                self.abort_trips(index)
+                self.abort_trips(partition)
             raise BackendUnavailable(
                 f"Redis at {label} failed for {limit:g}s: {problem}. Check that it is "
                 "running and that hosts is right, or raise timeout."

@@ -4,7 +4,8 @@ Accepted, as in channels_redis: ``"redis://[[user]:password@]host:port/db"``,
 ``"rediss://..."`` (TLS), ``"unix:///path.sock"``, ``(host, port)`` tuples and dicts
 (``{"address": "redis://...", "password": ..., "ssl_cert_reqs": ...}`` or
 ``{"host": ..., "port": ..., ...}``); the default is ``redis://localhost:6379``.
-Sentinel dicts and ``redis+sentinel://`` URLs are parsed by ``deployments.py``.
+Sentinel dicts, ``redis+sentinel://`` and ``redis+cluster://`` URLs are parsed by
+``deployments.py``; a Cluster must be the only entry of ``hosts`` (it shards by itself).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ...exceptions import ConfigurationError
-from .deployments import SentinelHost, is_deployment, parse_deployment
+from .deployments import ClusterHost, SentinelHost, is_deployment, parse_deployment
 from .redaction import encode_userinfo, shape
 
 DEFAULT_HOST = "redis://localhost:6379"
@@ -44,7 +45,7 @@ class Host:
         return f"Host({self.label!r})"
 
 
-def parse_hosts(hosts: object) -> list[Host | SentinelHost]:
+def parse_hosts(hosts: object) -> list[Host | SentinelHost | ClusterHost]:
     """Turn the ``hosts`` option into ``Host`` objects; raise ``ConfigurationError`` if bad.
 
     Errors describe the bad entry by its position and shape, never by echoing it: a
@@ -65,19 +66,23 @@ def parse_hosts(hosts: object) -> list[Host | SentinelHost]:
         raise ConfigurationError(
             "hosts is empty; give at least one, e.g. ['redis://localhost:6379']."
         )
+    if len(parsed) > 1 and any(isinstance(host, ClusterHost) for host in parsed):
+        raise ConfigurationError(
+            "hosts lists a Redis Cluster with other hosts; a Cluster shards keys over its "
+            "masters by itself: give it alone, e.g. ['redis+cluster://10.0.0.1:7000,"
+            "10.0.0.2:7000'] (several seed nodes in one URL)."
+        )
     return parsed
 
 
-def _parse_any(item: object, where: str) -> Host | SentinelHost:
-    """A plain host here; a Sentinel dict or URL in ``deployments.py``."""
+def _parse_any(item: object, where: str) -> Host | SentinelHost | ClusterHost:
+    """A plain host here; a Sentinel dict or URL, or a Cluster URL, in ``deployments.py``."""
     if not is_deployment(item):
         return _parse_one(item, where)
     host = parse_deployment(item)
-    if not isinstance(host, SentinelHost):
-        raise ConfigurationError(
-            f"{where} is a Redis Cluster; RedisChannelLayer does not support Cluster yet. "
-            "Use one Redis, several hosts (sharded), or Sentinel."
-        )
+    if isinstance(host, ClusterHost):
+        _check_client_keys(host.options, where)
+        return host
     _check_client_keys(host.options, f"{where} (for the master)")
     _check_client_keys(host.sentinel_options, f"{where}['sentinel_kwargs']")
     return host

@@ -49,10 +49,12 @@ from ..base import BaseChannelLayer, LayerOptions
 from . import entry
 from .background import Background
 from .connection import GRACE, Client, Connections, Script, command
+from .deployments import ClusterHost
 from .hosts import parse_hosts
-from .keys import Keys, channel_shard_key, instance_of, member_of, shard
+from .keys import Keys, instance_of, member_of
 from .mailbox import MailboxReader, dead_after_ms, stale_after_ms
 from .membership import Memberships
+from .partitions import CLUSTER_PARTITIONS
 
 logger = logging.getLogger("tidings.redis")
 
@@ -74,6 +76,7 @@ class RedisChannelLayer(BaseChannelLayer):
         inbox_capacity: int = 10_000,
         heartbeat_interval: float = 5.0,
         timeout: float = 5.0,
+        partitions: int | None = None,
         **options: Unpack[LayerOptions],
     ) -> None:
         own = {
@@ -83,18 +86,24 @@ class RedisChannelLayer(BaseChannelLayer):
             "inbox_capacity": inbox_capacity,
             "heartbeat_interval": heartbeat_interval,
             "timeout": timeout,
+            "partitions": partitions,
         }
         values = resolve_options(REDIS_OPTIONS, {**own, **options}, "RedisChannelLayer")
         super().__init__(**options)
         self.hosts = parse_hosts(hosts)
         self.prefix: str = values["prefix"]
-        self.keys = Keys(self.prefix)
+        self.cluster = isinstance(self.hosts[0], ClusterHost)
+        count = values["partitions"]
+        if count is None:
+            count = CLUSTER_PARTITIONS if self.cluster else len(self.hosts)
+        self.partitions: int = count
+        self.keys = Keys(self.prefix, count)
         self.inbox_capacity: int = values["inbox_capacity"]
         self.heartbeat_interval: float = values["heartbeat_interval"]
         self.crypto = Encryption(symmetric_encryption_keys) if symmetric_encryption_keys else None
         self.instance = secrets.token_hex(8)
         self.hub = Hub(self.capacity_rules, self.expiry, self.group_expiry, self.drops)
-        self.connections = Connections(self.hosts, values["timeout"])
+        self.connections = Connections(self.hosts, values["timeout"], count)
         self.timeout: float = self.connections.timeout  # maybe lowered by a socket_timeout
         self.scripts = {
             name: Script(name)
@@ -113,9 +122,12 @@ class RedisChannelLayer(BaseChannelLayer):
             self.inbox_capacity,
             self.background.spawn,
         )
+        # One reader per partition: a group send reaches this process through its mailbox
+        # in the group's partition, which may be any of them. (Reading only the partitions
+        # where this process has memberships, plus its home, would save connections.)
         self.readers = [
             MailboxReader(
-                index,
+                partition,
                 self.connections,
                 self.keys,
                 self.instance,
@@ -126,10 +138,10 @@ class RedisChannelLayer(BaseChannelLayer):
                 self.background.spawn,
                 self.heartbeat_interval,
             )
-            for index in range(len(self.hosts))
+            for partition in range(count)
         ]
         self.memberships.hearts = self.readers
-        self._multi = len(self.hosts) > 1
+        self._multi = count > 1
         # group_send's arguments that never change, as bytes: redis-py encodes every
         # argument of every call, and these are most of them.
         self._group_send_args = [
@@ -137,9 +149,7 @@ class RedisChannelLayer(BaseChannelLayer):
             for v in (
                 self._expiry_ms,
                 self.inbox_capacity,
-                self.keys.prefix,
                 self.stale_after_ms,
-                self.capacity,
                 self.memberships.member,
             )
         ]
@@ -165,21 +175,20 @@ class RedisChannelLayer(BaseChannelLayer):
         """A process that has not beaten for this long is known dead."""
         return dead_after_ms(self.heartbeat_interval)
 
-    def _master_moved(self, index: int, old: tuple[str, int]) -> None:
+    def _master_moved(self, host: int, old: tuple[str, int]) -> None:
         """A Sentinel failover was followed: memberships written to the old master just
         before are lost with it (announce them again), and so is what senders left in
-        this process's mailbox there (the reader, on its own loop, drains it)."""
-        self.spawn(self.memberships.republish(index))
-        reader = self.readers[index]
-        task = reader.task
-        on_its_loop = task is not None and task.get_loop() is asyncio.get_running_loop()
-        if reader.handover is not None and on_its_loop:
-            drain = reader.handover.moved(old, reader.dispatch, reader.last_id)
-            if drain is not None:
-                self.spawn(drain)
-
-    def _host_of_channel(self, channel: str) -> int:
-        return shard(channel_shard_key(channel), len(self.hosts))
+        this process's mailboxes there (each reader, on its own loop, drains them)."""
+        for reader in self.readers:
+            if self.connections.host_of(reader.index) != host:
+                continue
+            self.spawn(self.memberships.republish(reader.index))
+            task = reader.task
+            on_its_loop = task is not None and task.get_loop() is asyncio.get_running_loop()
+            if reader.handover is not None and on_its_loop:
+                drain = reader.handover.moved(old, reader.dispatch, reader.last_id)
+                if drain is not None:
+                    self.spawn(drain)
 
     def _ensure_readers(self) -> None:
         for reader in self.readers:
@@ -195,12 +204,13 @@ class RedisChannelLayer(BaseChannelLayer):
         instance = instance_of(channel)
         if instance == self.instance:
             return self.hub.put(channel, payload)
-        index = self._host_of_channel(channel)
-        if instance is not None:
-            script, keys = self.scripts["send_mailbox"], [self.keys.mailbox(instance)]
+        if instance is not None:  # the receiving process's mailbox in its home partition
+            index = self.keys.partition(instance)
+            script, keys = self.scripts["send_mailbox"], [self.keys.mailbox(index, instance)]
             header = entry.header(entry.DIRECT, channel)
             args: list[Any] = [header, self.wire(payload), self._expiry_ms, self.inbox_capacity]
         else:
+            index = self.keys.partition(channel)
             script, keys = self.scripts["send_channel"], [self.keys.channel(channel)]
             args = [self.wire(payload), self._expiry_ms, self.capacity_rules.capacity_for(channel)]
         return bool(await self.connections.script(index, script, keys, args))
@@ -237,7 +247,7 @@ class RedisChannelLayer(BaseChannelLayer):
         receives never pile up connections), or its entry is put back (``close()`` waits
         for that)."""
         key = self.keys.channel(channel)
-        index = self._host_of_channel(channel)
+        index = self.keys.partition(channel)
         loop = asyncio.get_running_loop()
         slot = (loop, key)
 
@@ -331,31 +341,35 @@ class RedisChannelLayer(BaseChannelLayer):
         return await self.memberships.forget(group, channel, channel)
 
     async def _group_channels(self, group: str) -> list[str]:
-        keys = [self.keys.group_members(group), self.keys.alive]
-        index = self.memberships.host_of(group)
+        index = self.keys.partition(group)
+        keys = [self.keys.group_members(group), self.keys.alive(index)]
         script = self.scripts["presence"]
         found = await self.connections.script(index, script, keys, [self.stale_after_ms])
         return [_text(c) for c in found]
 
     async def _group_send(self, group: str, payload: Frame) -> GroupSendReport:
+        index = self.keys.partition(group)
         keys = [
             self.keys.group(group),
             self.keys.group_meta(group),
-            self.keys.alive,
-            self.keys.epoch,
+            self.keys.alive(index),
+            self.keys.epoch(index),
         ]
-        args: list[Any] = [
-            entry.header(entry.GROUP, group),
-            self.wire(payload),  # encoded once, sent once
-            *self._group_send_args,
-        ]
+        data = self.wire(payload)  # encoded once, sent once
+        args: list[Any] = [entry.header(entry.GROUP, group), data, *self._group_send_args]
         if group in self.history_groups:
             keys += self.keys.history(group)
             args += [self.history_size, int(self.history_ttl * 1000), secrets.token_hex(8)]
-        index = self.memberships.host_of(group)
-        total, delivered, full, gone, _, position, epoch = await self.connections.script(
+        total, delivered, full, gone, _, position, epoch, channels = await self.connections.script(
             index, self.scripts["group_send"], keys, args
         )
+        if channels:  # normal channels live in partitions of their own
+            queued, dropped = await self._forward(channels, data, position)
+            total, delivered, full = (
+                int(total) + queued + dropped,
+                int(delivered) + queued,
+                int(full) + dropped,
+            )
         reset = self.readers[index].membership_reset(None if not epoch else _text(epoch))
         if position:
             payload = with_position(payload, POSITION_KEY, _text(position))
@@ -376,6 +390,25 @@ class RedisChannelLayer(BaseChannelLayer):
             membership_reset=reset,
         )
 
+    async def _forward(
+        self, channels: list[bytes], data: bytes, position: bytes
+    ) -> tuple[int, int]:
+        """Send a group message to the group's normal-channel members (``channels``:
+        name, capacity or '' pairs), each in its own partition; (queued, full)."""
+        mark = f"{len(position):02d}".encode() + position if position else b"00"
+        script = self.scripts["send_channel"]
+
+        async def one(name: str, raw: bytes) -> Any:
+            capacity = int(raw) if raw else self.capacity_rules.capacity_for(name)
+            args = [data, self._expiry_ms, capacity, mark]
+            index = self.keys.partition(name)
+            return await self.connections.script(index, script, [self.keys.channel(name)], args)
+
+        pairs = [(_text(channels[i]), channels[i + 1]) for i in range(0, len(channels), 2)]
+        results = await asyncio.gather(*(one(name, raw) for name, raw in pairs))
+        queued = sum(1 for r in results if r)
+        return queued, len(results) - queued
+
     def _warn_gone(self, group: str, count: int) -> None:
         self.drops.total += count
         now = time.monotonic()
@@ -394,7 +427,7 @@ class RedisChannelLayer(BaseChannelLayer):
         )
 
     async def _group_history(self, group: str, since: Position | None) -> list[Frame]:
-        index = self.memberships.host_of(group)
+        index = self.keys.partition(group)
         after = 0 if since is None else since.offset
         epoch, first, last, entries = await self.connections.script(
             index, self.scripts["history"], self.keys.history(group), [after]
@@ -412,17 +445,19 @@ class RedisChannelLayer(BaseChannelLayer):
 
     async def _flush(self) -> None:
         pattern = escape_glob(self.keys.prefix) + "*"  # never another prefix's keys
-        alive_key = self.keys.alive
-        epoch_key = self.keys.epoch.encode()
+        # a flush is not a data loss: the epochs stay (no re-announcing)
+        epochs = {self.keys.epoch(p).encode() for p in range(self.partitions)}
         others: set[str] = set()
-        for index in range(len(self.hosts)):
+        for host in range(len(self.hosts)):
+            mine = [p for p in range(self.partitions) if self.connections.host_of(p) == host]
 
-            async def wipe(client: Client) -> None:
-                instances = await client.zrange(alive_key, 0, -1)
-                others.update(_text(i) for i in instances)
+            async def wipe(client: Client, mine: list[int] = mine) -> None:
+                for partition in mine:
+                    instances = await client.zrange(self.keys.alive(partition), 0, -1)
+                    others.update(_text(i) for i in instances)
                 batch: list[Any] = []
                 async for key in client.scan_iter(match=pattern, count=1000):
-                    if key == epoch_key:  # a flush is not a data loss: no re-announcing
+                    if key in epochs:
                         continue
                     batch.append(key)
                     if len(batch) >= 500:
@@ -431,7 +466,7 @@ class RedisChannelLayer(BaseChannelLayer):
                 if batch:
                     await client.unlink(*batch)
 
-            await self.connections.run(index, wipe)
+            await self.connections.run(host, wipe)
         self.hub.flush()
         others.discard(self.instance)
         for instance in others:  # their local inboxes and groups go too

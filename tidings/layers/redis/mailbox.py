@@ -42,7 +42,7 @@ from ...statistics import Statistics
 from . import entry
 from .autopipeline import AutoPipeline
 from .connection import GRACE, Client, Connections, Script, jittered, transient_reply
-from .deployments import SentinelHost
+from .deployments import ClusterHost, SentinelHost
 from .keys import Keys
 from .membership import Memberships
 from .sentinel import Handover
@@ -76,7 +76,8 @@ def _reason(exc: BaseException) -> str:
 
 
 class MailboxReader:
-    """Keeps one task draining ``P:mailbox:<instance>`` on one host."""
+    """Keeps one task draining this process's mailbox ``P:{T}:mbox:<instance>`` in one
+    partition (on a Cluster: on the master owning that partition's slot)."""
 
     def __init__(
         self,
@@ -102,9 +103,15 @@ class MailboxReader:
         self.snapshot = snapshot
         self.spawn = spawn
         self.heartbeat_interval = heartbeat_interval
-        self.label = connections.hosts[index].label
-        self.key = keys.mailbox(instance)
-        host = connections.hosts[index]  # on Sentinel: delivered once across a failover
+        host = connections.hosts[connections.host_of(index)]
+        self.label = host.label
+        if keys.partitions > 1:
+            self.label += f" (partition {index})"
+        self.key = keys.mailbox(index, instance)
+        self.home = keys.partition(instance) == index  # statistics are published from here
+        self.cluster = isinstance(host, ClusterHost)
+        self._refresh = False  # the slot map may be stale (a failure on a Cluster)
+        self.node: tuple[str, int] | None = None  # on a Cluster: the master read from
         self.handover = (
             Handover(host.label, self.key, {"socket_connect_timeout": 2.0, **host.options})
             if isinstance(host, SentinelHost)
@@ -184,11 +191,13 @@ class MailboxReader:
         took this process for gone, announce memberships again; every few beats,
         re-assert them anyway so any divergence between Redis and this process heals."""
         stale_after = stale_after_ms(self.heartbeat_interval)
-        keys = [self.keys.alive, self.keys.epoch, self.keys.stats(self.instance), self.key]
+        p = self.index
+        keys = [self.keys.alive(p), self.keys.epoch(p), self.keys.stats(p, self.instance), self.key]
         fields: list[Any] = []
-        for name, value in self.snapshot().published().items():
-            fields += [name, value]
-        fields += ["pid", os.getpid(), "host", socket.gethostname()]
+        if self.home:
+            for name, value in self.snapshot().published().items():
+                fields += [name, value]
+            fields += ["pid", os.getpid(), "host", socket.gethostname()]
         keep = dead_after_ms(self.heartbeat_interval)  # the mailbox outlives a stale process
         args = [self.instance, max(stale_after * 20, 600_000), secrets.token_hex(8), keep, *fields]
         server_ms, raw_epoch, since = await self.heartbeat(via, keys, args)
@@ -273,9 +282,11 @@ class MailboxReader:
             failure: Exception | None = None
             try:
                 client = self.connections.client(self.index)  # on Sentinel: checks the master
-                conn = conn_box[0]
-                if conn is None:
-                    conn = conn_box[0] = client.connection_pool.make_connection()  # type: ignore[no-untyped-call]
+                if self.cluster:
+                    conn = await self._cluster_connection(client, conn_box[0])
+                else:
+                    conn = conn_box[0] or client.connection_pool.make_connection()  # type: ignore[no-untyped-call]
+                conn_box[0] = conn
                 await _connect(conn, client)
                 if time.monotonic() >= next_beat:
                     # On the reader's connection: one connection to notice silence on, as
@@ -295,11 +306,12 @@ class MailboxReader:
             finally:
                 deadlines.remove(token)
             if failure is not None:
-                conn = conn_box[0]
-                if conn is not None:  # a reply may be left unread on it: never reuse it
+                dropped = conn_box[0]
+                if dropped is not None:  # a reply may be left unread on it: never reuse it
                     with contextlib.suppress(Exception):
-                        await conn.disconnect(nowait=True)
+                        await dropped.disconnect(nowait=True)
                 self.counters.add("backend_errors")
+                self._refresh = self.cluster  # MOVED, a failover: ask for the slot map again
                 reason = _reason(failure)
                 kind = reason.split(":", 1)[0]
                 if down_since is None or kind != down_reason:
@@ -327,6 +339,23 @@ class MailboxReader:
                 self.dispatch([fields[1] for _, fields in items])
                 self.last_id = items[-1][0]
                 self.untrimmed = True
+
+    async def _cluster_connection(self, client: Any, conn: Connection | None) -> Connection:
+        """The reader's connection to the master that owns this partition's slot now
+        (a new one when the slot moved or that master failed over)."""
+        await client.initialize()  # once per client (it learns the slot map)
+        if self._refresh:
+            self._refresh = False
+            await client.nodes_manager.initialize()
+        node = client.get_node_from_key(self.key)
+        self.node = (node.host, int(node.port))
+        if conn is not None and (conn.host, conn.port) != (node.host, node.port):
+            with contextlib.suppress(Exception):
+                await conn.disconnect(nowait=True)
+            conn = None
+        if conn is None:
+            conn = node.connection_class(**node.connection_kwargs)
+        return conn
 
     async def _read(self, conn: Connection, block_ms: int) -> list[Any]:
         """One acknowledged read: trim what was delivered, then wait for what follows it;
@@ -414,7 +443,8 @@ async def _connect(conn: Connection, client: Client) -> None:
     connect, which skips a Sentinel-managed connection's master lookup (it would dial
     localhost:6379); and a connection outside the pool is not moved by a followed failover.
     """
-    master = getattr(client.connection_pool, "master_address", None)
+    pool = getattr(client, "connection_pool", None)  # a Cluster's client has none
+    master = getattr(pool, "master_address", None)
     if conn.is_connected and master is not None and (conn.host, conn.port) != tuple(master):
         await conn.disconnect()  # the sentinels named another master: read there
     if not conn.is_connected:

@@ -22,11 +22,11 @@ from ...exceptions import ChannelFull
 from ...hub import Hub
 from . import entry
 from .connection import Client, Connections, Script
-from .keys import Keys, channel_shard_key, member_of, shard
+from .keys import Keys, member_of
 
 
 class Heart(Protocol):
-    """What memberships need of a mailbox reader: whether it has beaten on its host."""
+    """What memberships need of a mailbox reader: whether it has beaten in its partition."""
 
     epoch: str | None
 
@@ -56,15 +56,15 @@ class Memberships:
         self.expiry_ms = expiry_ms
         self.mailbox_capacity = mailbox_capacity
         self.spawn = spawn
-        self.hosts = len(connections.hosts)
-        self.hearts: Sequence[Heart] = ()  # one per host, set by the layer once made
+        self.hearts: Sequence[Heart] = ()  # one per partition, set by the layer once made
         self.group_add = Script("group_add")
         self.send_mailbox = Script("send_mailbox")
         self._seq = itertools.count(1)
         self.published: set[str] = set()  # groups this process announced a count for
 
-    def host_of(self, group: str) -> int:
-        return shard(group, self.hosts)
+    def partition_of(self, group: str) -> int:
+        """The partition of ``group`` (all its keys are there)."""
+        return self.keys.partition(group)
 
     def group_keys(self, group: str) -> list[str]:
         keys = self.keys
@@ -74,7 +74,7 @@ class Memberships:
         """One group_add.lua call: (member, meta, 'set'|'keep', seq, left, channels...);
         True if the first listed channel was new in presence."""
         args = [member, self.group_expiry_ms, meta, mode, *rest]
-        index = self.host_of(group)
+        index = self.partition_of(group)
         _, new = await self.connections.script(index, self.group_add, self.group_keys(group), args)
         return bool(new)
 
@@ -84,10 +84,10 @@ class Memberships:
         with self.hub.lock:
             count = len(self.hub.groups.get(group, ()))
             seq = next(self._seq)
-        index = self.host_of(group)
+        index = self.partition_of(group)
         heart = self.hearts[index]
         if count and heart.epoch is None:
-            # Heartbeat first on the group's host, so a group_send right after this call
+            # Heartbeat first in the group's partition, so a group_send right after this call
             # never takes this process for a stale one.
             await self.connections.run(index, heart.beat)
         await self.write(
@@ -99,13 +99,13 @@ class Memberships:
             self.published.discard(group)
 
     async def republish(self, index: int, beat: bool = True) -> None:
-        """Announce again every local membership whose group lives on host ``index``
+        """Announce again every local membership whose group lives in partition ``index``
         (after Redis lost its data, after this process was taken for gone, and every few
         heartbeats as a reconcile, so any divergence between Redis and the hub heals)."""
         if beat:
             await self.connections.run(index, self.hearts[index].beat)
         for group in set(self.hub.groups) | self.published:
-            if self.host_of(group) != index:
+            if self.partition_of(group) != index:
                 continue
             with self.hub.lock:
                 seq = next(self._seq)
@@ -129,19 +129,19 @@ class Memberships:
                     pipe.zrem(keys.group_members(group), channel)
                 return await pipe.execute()
 
-        results = await self.connections.run(self.host_of(group), forget)
+        results = await self.connections.run(self.partition_of(group), forget)
         return bool(results and results[-1])
 
     async def tell(self, instance: str, channel: str, action: str, arguments: Any) -> None:
-        """Queue a control entry in ``instance``'s mailbox (on ``channel``'s host)."""
+        """Queue a control entry in ``instance``'s mailbox (in its home partition)."""
         args = [
             entry.header(entry.CONTROL, action),
             entry.control_payload(arguments),
             self.expiry_ms,
             self.mailbox_capacity,
         ]
-        index = shard(channel_shard_key(channel), self.hosts)
-        mailbox = [self.keys.mailbox(instance)]
+        index = self.keys.partition(instance)
+        mailbox = [self.keys.mailbox(index, instance)]
         if not await self.connections.script(index, self.send_mailbox, mailbox, args):
             raise ChannelFull(
                 f"Cannot change the memberships of {channel!r}: the process that owns it has "

@@ -55,6 +55,7 @@ def key_slot(key: str | bytes) -> int:
     return crc16(raw) % SLOTS
 
 
+CLUSTER_PARTITIONS = 16  # the default on a Cluster: spreads over up to 16 masters
 MAX_PARTITIONS = 1024  # a mailbox reader per partition: more would cost connections, not speed
 
 

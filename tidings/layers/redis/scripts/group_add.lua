@@ -1,6 +1,8 @@
+#!lua
 -- Add, refresh or remove a group member, record its meta (member count or capacity) and,
 -- for presence, the member channels themselves.
--- KEYS[1] group zset, KEYS[2] group meta hash, KEYS[3] group members zset (presence)
+-- KEYS[1] group zset, KEYS[2] group meta hash, KEYS[3] group members zset (presence),
+-- all in the group's partition
 -- ARGV: member, group_expiry_ms, meta, mode ('set' the meta, or 'keep' an existing one),
 --       seq ('' for none), channel to remove from presence ('' for none),
 --       then the channels to record in presence (none or more)
@@ -21,6 +23,7 @@ if ARGV[5] ~= '' then
   end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)  -- group_send only skips expired ones
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)  -- presence.lua only skips them
 if fresh then
   if ARGV[4] == 'set' and ARGV[3] == '0' then
     redis.call('ZREM', KEYS[1], ARGV[1])

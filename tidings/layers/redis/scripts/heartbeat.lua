@@ -1,3 +1,4 @@
+#!lua
 -- Mark an instance alive, keep its mailbox, publish its statistics, and return the server
 -- clock (ms) and the data epoch. The epoch is a random token set once per data set: if it
 -- changes, Redis lost its data (restart without persistence, FLUSHALL) and every process

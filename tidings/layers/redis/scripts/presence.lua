@@ -1,13 +1,15 @@
+#!lua flags=no-writes
 -- The live members of a group: not expired, and (for process-specific channels) in a
 -- process that heartbeat within stale_after_ms. Normal channels are always listed.
--- KEYS[1] group members zset, KEYS[2] alive zset; ARGV: stale_after_ms
+-- Read-only (may run on a replica): expired entries are trimmed by group_add.lua.
+-- KEYS[1] group members zset, KEYS[2] alive zset (both in the group's partition);
+-- ARGV: stale_after_ms
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local cutoff = now - tonumber(ARGV[1])
 local alive = {}
 local out = {}
-for _, channel in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+for _, channel in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')) do
   local bang = string.find(channel, '!', 1, true)
   if not bang then
     table.insert(out, channel)

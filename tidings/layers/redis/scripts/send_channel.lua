@@ -1,6 +1,9 @@
+#!lua
 -- Queue one message on a normal channel, honouring capacity; expired entries free room.
--- KEYS[1] channel list; ARGV: payload, expiry_ms, capacity. Returns 1 if queued, 0 if full.
--- The entry is built as entry.LUA_BUILD says: deadline, no position, 'q000', payload.
+-- KEYS[1] channel list; ARGV: payload, expiry_ms, capacity, [position block: entry.py's
+-- position field, for a group message with history ('00' or none: no position)].
+-- Returns 1 if queued, 0 if full.
+-- The entry is built as entry.LUA_BUILD says: deadline, position, 'q000', payload.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expiry = tonumber(ARGV[2])
@@ -14,6 +17,6 @@ if n >= tonumber(ARGV[3]) then
   end
   if n >= tonumber(ARGV[3]) then return 0 end
 end
-redis.call('RPUSH', KEYS[1], string.format('%015d', now + expiry) .. '00q000' .. ARGV[1])
+redis.call('RPUSH', KEYS[1], string.format('%015d', now + expiry) .. (ARGV[4] or '00') .. 'q000' .. ARGV[1])
 redis.call('PEXPIRE', KEYS[1], expiry)
 return 1

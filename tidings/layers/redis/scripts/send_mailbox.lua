@@ -1,3 +1,4 @@
+#!lua
 -- Queue one entry in a process's mailbox (a stream), unless the mailbox is full (its
 -- process is stalled or gone: a live process drains its mailbox continuously).
 -- KEYS[1] mailbox stream; ARGV: header, payload, expiry_ms, mailbox capacity. Returns 1 or 0.
