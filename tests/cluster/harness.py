@@ -22,6 +22,8 @@ import redis
 
 from tidings.testing.cluster import Cluster
 
+from .traffic import STOP_WITHIN
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -110,6 +112,13 @@ class Tally:
     def longest_gap(self) -> float:
         return max(self.gaps, default=0.0)
 
+    def raised_at(self) -> dict[str, list[float]]:
+        """When (seconds after go) the sends that raised were made, by kind ("g", "d")."""
+        found: dict[str, list[float]] = {}
+        for kind, _, _, _, at in self.raised:
+            found.setdefault(kind, []).append(at)
+        return found
+
     def summary(self) -> str:
         kinds = sorted({r[2] for r in self.raised})
         return (
@@ -118,21 +127,37 @@ class Tally:
             f"deliveries due {len(self.due)}, received {len(self.received)}, lost "
             f"{len(self.lost)} {self.lost[:10]}, twice {len(self.duplicates)} "
             f"{self.duplicates[:10]}; longest delivery gap {self.longest_gap:.2f}s; "
-            f"slowest send {self.slowest:.2f}s"
+            f"slowest send {self.slowest:.2f}s; raised at "
+            + ", ".join(
+                f"{kind}: {len(ts)} in {min(ts):.2f}-{max(ts):.2f}s"
+                for kind, ts in self.raised_at().items()
+            )
+            + "".join(f"; {text}" for text in self.distinct_errors())
         )
+
+    def distinct_errors(self) -> list[str]:
+        """Each distinct error (its first 120 characters), with when it was first seen."""
+        first: dict[str, float] = {}
+        for _, _, name, text, at in self.raised:
+            first.setdefault(f"{name}: ...{text[-140:]}", at)  # the cause is at the end
+        return [f"from {at:.2f}s {text}" for text, at in sorted(first.items(), key=lambda x: x[1])]
 
 
 class Traffic:
     """Receivers in ``receivers`` processes, one sender process, one group, direct sends."""
 
     def __init__(self, url: str, group: str = "busy", receivers: int = 2, seconds: float = 6,
-                 every: float = 0.01) -> None:  # fmt: skip
+                 every: float = 0.01, tasks: int = 1) -> None:  # fmt: skip
         self.group = group
-        self.receivers = [Process("receive", url, group, 60) for _ in range(receivers)]
+        # a receiver gives up after the run, the sender's stops and a margin
+        wait = seconds + STOP_WITHIN + 10
+        self.receivers = [Process("receive", url, group, wait) for _ in range(receivers)]
         self.sender: Process | None = None
         try:
             self.channels = [p.expect("READY")["channel"] for p in self.receivers]
-            self.sender = Process("send", url, group, ",".join(self.channels), seconds, every)
+            self.sender = Process(
+                "send", url, group, ",".join(self.channels), seconds, every, tasks
+            )
             self.sender.expect("READY")
         except BaseException:
             self.stop()
@@ -149,6 +174,7 @@ class Traffic:
         assert self.sender is not None
         sent = self.sender.expect("DONE")
         done = [p.expect("DONE") for p in self.receivers]
+        self.stop_errors: list[str] = sent["stop_errors"]
         received: list[Delivery] = []
         gaps: list[float] = []
         for i, result in enumerate(done):
@@ -171,6 +197,8 @@ class Traffic:
             for name, p in [("sender", self.sender)]
             + [(f"receiver {i}", r) for i, r in enumerate(self.receivers)]
         }
+        if self.stop_errors:  # the sender never got through again after the fault
+            logs["sender"] = "; ".join(self.stop_errors) + "\n" + logs["sender"]
         return Tally(
             sent["sent"], due, maybe, received, sent["raised"], sent["slowest"], gaps, when, logs
         )

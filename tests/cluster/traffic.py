@@ -5,10 +5,11 @@
         had the sender's "stop" through the group and directly (or 3 s after the first
         of them), or SECONDS pass; prints
         DONE {"got": [[kind, n, seconds since READY], ...]}.
-    python -m tests.cluster.traffic send URL GROUP CHANNELS SECONDS INTERVAL
-        prints READY {}; waits for a line on stdin; then for SECONDS, every INTERVAL, makes
-        send n: a group_send to GROUP and a send to one of CHANNELS (comma separated, in
-        turn), each message {"k": "g"|"d", "n": n}; prints DONE {"ok": [[kind, n, at], ...],
+    python -m tests.cluster.traffic send URL GROUP CHANNELS SECONDS INTERVAL TASKS
+        prints READY {}; waits for a line on stdin; then for SECONDS, TASKS concurrent tasks
+        each every INTERVAL make round n (numbered in one sequence): a group_send to GROUP
+        and a send to one of CHANNELS (comma separated, in turn), each message
+        {"k": "g"|"d", "n": n}; prints DONE {"ok": [[kind, n, at], ...],
         "raised": [[kind, n, exception, text, at], ...], "slowest": seconds, ...}, where
         ``at`` is when that send began, in seconds since the line arrived.
 
@@ -29,6 +30,7 @@ from tidings.layers.redis import RedisChannelLayer
 
 TIMEOUT = 2.0  # the layer's own bound on waiting for an unreachable Redis
 MAX_SENDS = 20_000
+STOP_WITHIN = 15.0  # seconds the sender keeps trying to deliver the stops after its run
 
 
 def out(tag: str, value: Any) -> None:
@@ -64,7 +66,9 @@ async def receive(url: str, group: str, seconds: float) -> None:
     await layer.close()
 
 
-async def send(url: str, group: str, channels: list[str], seconds: float, every: float) -> None:
+async def send(
+    url: str, group: str, channels: list[str], seconds: float, every: float, tasks: int
+) -> None:
     layer = layer_for(url)
     await layer.group_send(group + "-warmup", {"type": "warmup"})  # connect, load scripts
     out("READY", {})
@@ -83,31 +87,43 @@ async def send(url: str, group: str, channels: list[str], seconds: float, every:
         try:
             await call
         except Exception as exc:  # every failure is counted, whatever it is
-            raised.append((kind, n, type(exc).__name__, str(exc)[:200], at(began)))
+            raised.append((kind, n, type(exc).__name__, str(exc)[:400], at(began)))
         else:
             ok.append((kind, n, at(began)))
         slowest = max(slowest, time.monotonic() - began)
 
     n = 0
-    while time.monotonic() - started < seconds and n < MAX_SENDS:
-        n += 1
-        target = channels[n % len(channels)]
-        await one("g", n, layer.group_send(group, {"type": "t", "k": "g", "n": n}))
-        await one("d", n, layer.send(target, {"type": "t", "k": "d", "n": n}))
-        await asyncio.sleep(every)
-    # the stops, once the cluster answers again (bounded: 50 tries)
+
+    async def rounds() -> None:
+        nonlocal n
+        while time.monotonic() - started < seconds and n < MAX_SENDS:
+            n += 1
+            mine = n
+            target = channels[mine % len(channels)]
+            await one("g", mine, layer.group_send(group, {"type": "t", "k": "g", "n": mine}))
+            await one("d", mine, layer.send(target, {"type": "t", "k": "d", "n": mine}))
+            await asyncio.sleep(every)
+
+    # concurrent senders in one process, as in an app: their calls share trips to Redis
+    await asyncio.gather(*(rounds() for _ in range(tasks)))
+    # the stops, once the cluster answers again (bounded: STOP_WITHIN seconds in all)
+    stop_errors: list[str] = []
+    stop_by = time.monotonic() + STOP_WITHIN
     for kind, call in [("g", lambda: layer.group_send(group, {"type": "stop", "k": "g"}))] + [
         ("d", lambda c=c: layer.send(c, {"type": "stop", "k": "d"})) for c in channels
     ]:
-        for _ in range(50):
+        last = ""
+        while time.monotonic() < stop_by:
             try:
                 await call()
                 break
-            except Exception:
+            except Exception as exc:
+                last = f"{kind} stop: {type(exc).__name__}: {exc}"[:300]
                 await asyncio.sleep(0.2)
         else:
-            raise SystemExit(f"could not send the {kind} stop")
-    out("DONE", {"ok": ok, "raised": raised, "slowest": slowest, "started": wall, "sent": n})
+            stop_errors.append(last)
+    result = {"ok": ok, "raised": raised, "slowest": slowest, "started": wall, "sent": n}
+    out("DONE", result | {"stop_errors": stop_errors})
     await layer.close()
 
 
@@ -116,4 +132,6 @@ if __name__ == "__main__":
     if role == "receive":
         asyncio.run(receive(url, group, float(rest[0])))
     else:
-        asyncio.run(send(url, group, rest[0].split(","), float(rest[1]), float(rest[2])))
+        asyncio.run(
+            send(url, group, rest[0].split(","), float(rest[1]), float(rest[2]), int(rest[3]))
+        )
