@@ -113,9 +113,9 @@ class AutoPipeline:
                     await self._send(batch)
                 batch = []
         except asyncio.CancelledError:
-            error = RedisConnectionError("the auto-pipeline was stopped mid round trip")
-            _fail(batch, error)
-            _fail(queue, error)
+            _fail(batch, RedisConnectionError("the auto-pipeline was stopped mid round trip"))
+            # not sent at all: a caller may retry these even when a repeat would be harmful
+            _fail(queue, RedisConnectionError("the auto-pipeline stopped before sending this"))
             queue.clear()
             raise
         finally:

@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import random
 import sys
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
@@ -71,6 +72,7 @@ TRANSIENT_REPLIES = {
     "NOREPLICAS": "Redis has not enough replicas",
     "CLUSTERDOWN": "the Redis Cluster is down (a master failed and no replica took over yet)",
     "MOVED": "a hash slot is moving to another master (resharding or failover)",
+    "NOSCRIPT": "Redis lost its script cache (a replica took over, or a restart)",
 }
 # How long past its own block time a blocking read may stay unanswered before its
 # connection counts as dead (a partition, a failover that moved the address).
@@ -98,6 +100,8 @@ def transient_reply(exc: BaseException) -> str | None:
         code = "TRYAGAIN"
     elif isinstance(exc, ClusterDownError):
         code = "CLUSTERDOWN"
+    elif isinstance(exc, NoScriptError):  # loaded already, yet gone: a new master
+        code = "NOSCRIPT"
     elif isinstance(exc, AskError) or "non local key" in str(exc):
         # MOVED/ASK (redis-py follows them, up to a limit), or an undeclared key whose slot
         # moved: group_send.lua reads those before any write, so nothing ran
@@ -105,6 +109,38 @@ def transient_reply(exc: BaseException) -> str | None:
     else:
         code = str(exc).split(" ", 1)[0].upper()
     return TRANSIENT_REPLIES.get(code)
+
+
+_REFRESHED: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+REFRESH_EVERY = 0.2  # seconds: many callers failing at once ask the cluster once
+
+
+async def refresh_slots(client: Any) -> None:
+    """Ask a Cluster which master owns which slot now (redis-py's cluster client does so
+    by itself only on MOVED, not after a connection error with its own retries off)."""
+    now = time.monotonic()
+    if now - _REFRESHED.get(client, -1e9) < REFRESH_EVERY:
+        return
+    _REFRESHED[client] = now
+    with contextlib.suppress(Exception):
+        await client.nodes_manager.initialize()
+
+
+def never_sent(exc: BaseException) -> bool:
+    """Whether a connection error happened before the command could reach Redis (no
+    connection could be made), rather than with the command written and its reply lost."""
+    text = str(exc)
+    return (
+        "connecting to" in text  # redis-py: "Error 111 connecting to host:port. ..."
+        or "Timeout connecting" in text
+        or "auto-pipeline is closed" in text  # AutoPipeline: not sent
+        or "auto-pipeline stopped before sending" in text
+        # The server closed the connection: almost always an idle one (a restart, CLIENT
+        # KILL, its idle timeout), before this command arrived. (A server that dies between
+        # running a command and answering it is the one case this retries wrongly.)
+        or "Connection closed by server" in text
+        or type(exc).__name__ in ("MasterNotFoundError", "SlaveNotFoundError")
+    )
 
 
 def cluster_trouble(exc: BaseException) -> str | None:
@@ -153,9 +189,14 @@ class Script:
             return await send("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
             if isinstance(via, AutoPipeline):
-                # by the client: a Cluster's pipeline cannot route a keyless command, its
-                # client loads the script on every master
-                await via.client.script_load(self.source)
+                # by the client: a Cluster's pipeline cannot route a keyless command; on a
+                # Cluster, to the master that owns the keys (the one that said NOSCRIPT)
+                client: Any = via.client
+                if hasattr(client, "get_node_from_key"):
+                    node = client.get_node_from_key(keys[0])
+                    await client.execute_command("SCRIPT", "LOAD", self.source, target_nodes=node)
+                else:
+                    await client.script_load(self.source)
             else:
                 await send("SCRIPT", "LOAD", self.source)
             return await send("EVALSHA", self.sha, len(keys), *keys, *args)
@@ -324,9 +365,15 @@ class Connections:
         return pipeline
 
     async def script(
-        self, partition: int, script: Script, keys: Sequence[str], args: Sequence[Any]
+        self,
+        partition: int,
+        script: Script,
+        keys: Sequence[str],
+        args: Sequence[Any],
+        idempotent: bool = True,
     ) -> Any:
-        """Run ``script`` in ``partition`` through its auto-pipeline, within ``timeout``."""
+        """Run ``script`` in ``partition`` through its auto-pipeline, within ``timeout``
+        (``idempotent``: see ``run``)."""
 
         async def call(client: Client) -> Any:
             result = await script(self.pipeline(client), keys, args)
@@ -334,7 +381,7 @@ class Connections:
                 raise MovingSlot()
             return result
 
-        return await self.run(partition, call, pipelined=True)
+        return await self.run(partition, call, pipelined=True, idempotent=idempotent)
 
     def abort_trips(self, partition: int) -> None:
         """Cut off the running loop's round trip in flight to ``partition``'s host (a
@@ -359,11 +406,17 @@ class Connections:
         op: Callable[[Client], Awaitable[T]],
         extra: float = 0,
         pipelined: bool = False,
+        idempotent: bool = True,
     ) -> T:
         """Run ``op`` on ``partition``'s host; transient failures are retried, and the whole call
         (retries included) ends within ``timeout`` (+ ``extra``, a blocking command's own
         wait) with ``BackendUnavailable``. ``pipelined``: ``op`` goes through the client's
-        auto-pipeline, whose trip in flight is aborted if this call's deadline fires."""
+        auto-pipeline, whose trip in flight is aborted if this call's deadline fires.
+
+        Not ``idempotent`` (a send): retried only after errors that prove it did not run
+        (refused connections, error replies such as OOM or MOVED, a slot on the move); a
+        connection lost after it was written raises ``BackendUnavailable`` saying it may
+        or may not have been done, because running it again could deliver it twice."""
         label = self._labels[partition % len(self.hosts)]
         limit = self.timeout + extra
         problem = "it did not answer"
@@ -371,10 +424,12 @@ class Connections:
         task = asyncio.current_task()
         deadlines = self.deadlines()
         token = deadlines.add(task, limit)
+        cluster = isinstance(self.hosts[partition % len(self.hosts)], ClusterHost)
         try:
             while True:
+                client = self.client(partition)
                 try:
-                    return await op(self.client(partition))
+                    return await op(client)
                 except AuthenticationError as exc:
                     raise BackendUnavailable(
                         f"Redis at {label} refused the credentials: {exc}. "
@@ -382,6 +437,12 @@ class Connections:
                     ) from None
                 except TRANSIENT as exc:
                     problem = f"it is unreachable ({type(exc).__name__}: {exc})"
+                    if not idempotent and not never_sent(exc):
+                        raise BackendUnavailable(
+                            f"Redis at {label} was lost during the call ({type(exc).__name__}: "
+                            f"{exc}): it may or may not have been done, and is not retried "
+                            "(it could be done twice). Retry it if a repeat is harmless."
+                        ) from None
                 except MovingSlot:
                     problem = "a hash slot it needs is moving to another master (resharding)"
                 except ResponseError as exc:
@@ -398,6 +459,8 @@ class Connections:
                     problem = reason
                 await asyncio.sleep(jittered(delay))
                 delay = min(delay * 2, 1.0)
+                if cluster:  # a master failed over or a slot moved: learn the slot map again
+                    await refresh_slots(client)
         except asyncio.CancelledError:
             if not deadlines.fired(token) or task is None or task.uncancel() > 0:
                 raise  # cancelled by its caller, not (only) by its deadline

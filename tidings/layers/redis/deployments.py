@@ -90,8 +90,10 @@ class ClusterHost:
 
     def client(self, **defaults: Any) -> RedisCluster:
         """A cluster client that follows MOVED/ASK and refreshes its slot map itself."""
+        # The layer's retry (``defaults``: none in redis-py) is the only one: redis-py's
+        # cluster client would otherwise re-send a command, or a whole pipeline, after a
+        # connection error, when it may already have run. MOVED/ASK are still followed.
         options = defaults | dict(self.options)
-        options.pop("retry", None)  # RedisCluster has its own retry policy per command
         nodes = [ClusterNode(host, port) for host, port in self.nodes]
         return RedisCluster(startup_nodes=nodes, **options)
 

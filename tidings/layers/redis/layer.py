@@ -213,7 +213,7 @@ class RedisChannelLayer(BaseChannelLayer):
             index = self.keys.partition(channel)
             script, keys = self.scripts["send_channel"], [self.keys.channel(channel)]
             args = [self.wire(payload), self._expiry_ms, self.capacity_rules.capacity_for(channel)]
-        return bool(await self.connections.script(index, script, keys, args))
+        return bool(await self.connections.script(index, script, keys, args, idempotent=False))
 
     def _full_reason(self, channel: str) -> str:
         instance = instance_of(channel)
@@ -361,7 +361,7 @@ class RedisChannelLayer(BaseChannelLayer):
             keys += self.keys.history(group)
             args += [self.history_size, int(self.history_ttl * 1000), secrets.token_hex(8)]
         total, delivered, full, gone, _, position, epoch, channels = await self.connections.script(
-            index, self.scripts["group_send"], keys, args
+            index, self.scripts["group_send"], keys, args, idempotent=False
         )
         if channels:  # normal channels live in partitions of their own
             queued, dropped = await self._forward(channels, data, position)
@@ -402,7 +402,8 @@ class RedisChannelLayer(BaseChannelLayer):
             capacity = int(raw) if raw else self.capacity_rules.capacity_for(name)
             args = [data, self._expiry_ms, capacity, mark]
             index = self.keys.partition(name)
-            return await self.connections.script(index, script, [self.keys.channel(name)], args)
+            key = [self.keys.channel(name)]
+            return await self.connections.script(index, script, key, args, idempotent=False)
 
         pairs = [(_text(channels[i]), channels[i + 1]) for i in range(0, len(channels), 2)]
         results = await asyncio.gather(*(one(name, raw) for name, raw in pairs))

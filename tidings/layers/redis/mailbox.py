@@ -41,7 +41,15 @@ from ...rules.positions import POSITION_KEY
 from ...statistics import Statistics
 from . import entry
 from .autopipeline import AutoPipeline
-from .connection import GRACE, Client, Connections, Script, jittered, transient_reply
+from .connection import (
+    GRACE,
+    Client,
+    Connections,
+    Script,
+    jittered,
+    refresh_slots,
+    transient_reply,
+)
 from .deployments import ClusterHost, SentinelHost
 from .keys import Keys
 from .membership import Memberships
@@ -346,7 +354,7 @@ class MailboxReader:
         await client.initialize()  # once per client (it learns the slot map)
         if self._refresh:
             self._refresh = False
-            await client.nodes_manager.initialize()
+            await refresh_slots(client)
         node = client.get_node_from_key(self.key)
         self.node = (node.host, int(node.port))
         if conn is not None and (conn.host, conn.port) != (node.host, node.port):

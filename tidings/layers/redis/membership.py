@@ -142,7 +142,10 @@ class Memberships:
         ]
         index = self.keys.partition(instance)
         mailbox = [self.keys.mailbox(index, instance)]
-        if not await self.connections.script(index, self.send_mailbox, mailbox, args):
+        sent = await self.connections.script(
+            index, self.send_mailbox, mailbox, args, idempotent=False
+        )
+        if not sent:
             raise ChannelFull(
                 f"Cannot change the memberships of {channel!r}: the process that owns it has "
                 f"{self.mailbox_capacity} messages waiting in its mailbox (inbox_capacity); "
