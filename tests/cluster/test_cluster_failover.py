@@ -34,14 +34,8 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.timeout(120)]
 SECONDS = 10.0  # of traffic; the kill comes after KILL_AT
 KILL_AT = 1.5
 RESUME_WITHIN = 5.0  # failover measured at ~2 s with node-timeout 1 s; generous for load
+TASKS = 4  # concurrent senders in the sending process, as in an app
 UNREPLICATED_WINDOW = 1.0  # a lost send must have been made at most this long before the kill
-NOSCRIPT_AFTER_FAILOVER = (
-    "finding (cluster branch 5e085de): the promoted replica has none of tidings' scripts "
-    "(Redis 7 does not replicate SCRIPT LOAD), every EVALSHA routed to it answers NOSCRIPT "
-    "('No matching script. Please use EVAL.') and the layer raises BackendUnavailable "
-    "instead of loading the script there: group_sends, and sends to partitions the killed "
-    "master served, fail from the promotion to the end of the run (8.5 s after the kill)"
-)
 
 
 def group_slot(cluster: Cluster, group: str) -> int:
@@ -77,12 +71,11 @@ def check(tally: Tally, killed_at: float | None) -> None:
     assert len(tally.received) > 0.9 * len(tally.due), "traffic did not run to the end"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NOSCRIPT_AFTER_FAILOVER)
 async def test_traffic_resumes_after_a_master_is_killed_and_its_replica_takes_over(
     redis_cluster_with_replicas: Cluster,
 ) -> None:
     cluster = redis_cluster_with_replicas
-    traffic = Traffic(cluster.cluster_url, seconds=SECONDS)
+    traffic = Traffic(cluster.cluster_url, seconds=SECONDS, every=0.02, tasks=TASKS)
     try:
         slot = group_slot(cluster, traffic.group)
         victim = cluster.owner(slot)
@@ -115,7 +108,7 @@ async def test_a_master_restarted_before_its_replica_takes_over_comes_back_empty
     must notice (the partition's epoch) and announce their memberships again, so group
     traffic resumes; what was queued at that moment is lost, which the test counts."""
     cluster = redis_cluster_with_replicas
-    traffic = Traffic(cluster.cluster_url, seconds=SECONDS)
+    traffic = Traffic(cluster.cluster_url, seconds=SECONDS, every=0.02, tasks=TASKS)
     try:
         slot = group_slot(cluster, traffic.group)
         victim = cluster.owner(slot)
