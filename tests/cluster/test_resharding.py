@@ -19,7 +19,10 @@ A resharding is something Redis itself survives without losing a write, so every
 send must be delivered exactly once. A send made while the slot is half moved may be
 refused (``BackendUnavailable`` within its timeout, nothing delivered): the layer retries
 it until then. The steps of the move are printed with their times, and the refused sends
-with theirs, so a failure names the interleaving.
+with theirs, so a failure names the interleaving. (Measured on the cluster branch at
+5f1f88f: every group_send made as the move starts is refused after the full timeout,
+because the target answers NOSCRIPT and the layer loads the script on the source; with the
+scripts loaded on every master beforehand none is. See the issue 12 notes.)
 """
 
 from __future__ import annotations
