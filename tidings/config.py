@@ -26,6 +26,8 @@ BACKENDS = {
     "rediss": "tidings.layers.redis:RedisChannelLayer",
     "redis+sentinel": "tidings.layers.redis:RedisChannelLayer",
     "rediss+sentinel": "tidings.layers.redis:RedisChannelLayer",
+    "redis+cluster": "tidings.layers.redis:RedisChannelLayer",
+    "rediss+cluster": "tidings.layers.redis:RedisChannelLayer",
 }
 _EXTRAS = {"redis": "redis", "msgpack": "tidings", "cryptography": "crypto"}
 _layers: dict[str, BaseChannelLayer] = {}

@@ -141,3 +141,94 @@ async def test_layer_on_cluster_puts_each_partition_on_its_master(redis_cluster)
     finally:
         await layer.flush()
         await layer.close()
+
+
+def test_tidings_url_takes_the_cluster_form_and_its_options() -> None:
+    from tidings.config import layer_from_url
+    from tidings.layers.redis.deployments import ClusterHost
+
+    layer = layer_from_url(
+        "redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001?prefix=c&partitions=8"
+    )
+    host = layer.hosts[0]  # type: ignore[attr-defined]
+    assert isinstance(host, ClusterHost)
+    assert host.nodes == (("127.0.0.1", 7000), ("127.0.0.1", 7001))
+    assert layer.partitions == 8 and layer.prefix == "c"  # type: ignore[attr-defined]
+    assert "pw" not in repr(layer)
+
+
+async def test_inspect_reads_every_master(redis_cluster):
+    """tidings inspect on a Cluster: the processes, groups and mailboxes of all masters."""
+    from tidings.layers.redis.introspection import snapshot
+
+    layer = RedisChannelLayer(hosts=[url(redis_cluster)], prefix="insp", heartbeat_interval=0.2)
+    try:
+        channel = await layer.new_channel()
+        groups = [f"g{n}" for n in range(12)]  # spread over the partitions
+        for group in groups:
+            await layer.group_add(group, channel)
+        await layer.send("backlog.q", {"type": "t"})
+        await asyncio.sleep(0.5)
+        report = await snapshot(layer)
+        assert [p["instance"] for p in report["processes"]] == [layer.instance]
+        assert report["processes"][0]["pid"] > 0  # published from the home partition
+        assert sorted(g["group"] for g in report["groups"]) == sorted(groups)
+        assert {"key": layer.keys.channel("backlog.q"), "depth": 1} in report["queues"]
+        assert sum(1 for q in report["queues"] if ":mbox:" in q["key"]) == 16
+    finally:
+        await layer.flush()
+        await layer.close()
+
+
+async def test_a_reader_follows_its_partition_to_another_master():
+    """The slot of a process's home partition moves to another master (key by key, as
+    ``redis-cli --cluster reshard`` does) while messages flow: the reader reconnects to the
+    new owner by itself, and every message arrives once, in order."""
+    from ..cluster_servers import ServerError, start_cluster
+
+    try:
+        cluster = start_cluster(masters=3)
+    except ServerError as exc:
+        pytest.fail(str(exc))
+    receiver = RedisChannelLayer(hosts=[url(cluster)], prefix="move")
+    sender = RedisChannelLayer(hosts=[url(cluster)], prefix="move")
+    try:
+        channel = await receiver.new_channel()
+        home = receiver.keys.partition(receiver.instance)
+        reader = receiver.readers[home]
+        await sender.send(channel, {"type": "t", "i": 0})
+        assert (await asyncio.wait_for(receiver.receive(channel), 5))["i"] == 0
+        slot = key_slot(reader.key)
+        source = slot_owners(cluster)[slot]
+        assert reader.node == ("127.0.0.1", source)
+        target = next(p for p in sorted(set(slot_owners(cluster))) if p != source)
+
+        def ask(port: int, *command: str) -> str:
+            return redis_cli("-p", str(port), *command).strip()
+
+        ask(target, "CLUSTER", "SETSLOT", str(slot), "IMPORTING", ask(source, "CLUSTER", "MYID"))
+        ask(source, "CLUSTER", "SETSLOT", str(slot), "MIGRATING", ask(target, "CLUSTER", "MYID"))
+        sent = 1
+
+        async def send_some(count: int) -> None:
+            nonlocal sent
+            for _ in range(count):
+                await sender.send(channel, {"type": "t", "i": sent})
+                sent += 1
+
+        while keys := ask(source, "CLUSTER", "GETKEYSINSLOT", str(slot), "1").split():
+            ask(source, "MIGRATE", "127.0.0.1", str(target), keys[0], "0", "5000")
+            await send_some(5)  # mid-migration: some keys moved, some not
+        for node in cluster.nodes:
+            ask(node.port, "CLUSTER", "SETSLOT", str(slot), "NODE", ask(target, "CLUSTER", "MYID"))
+        await send_some(10)
+        got = [
+            (await asyncio.wait_for(receiver.receive(channel), 10))["i"] for _ in range(sent - 1)
+        ]
+        assert got == list(range(1, sent))
+        assert reader.node == ("127.0.0.1", target)
+        assert receiver.statistics().reconnects >= 1
+    finally:
+        await receiver.close()
+        await sender.close()
+        cluster.stop()

@@ -189,17 +189,27 @@ class Script:
             return await send("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
             if isinstance(via, AutoPipeline):
-                # by the client: a Cluster's pipeline cannot route a keyless command; on a
-                # Cluster, to the master that owns the keys (the one that said NOSCRIPT)
+                # by the client: a Cluster's pipeline cannot route a keyless command
                 client: Any = via.client
-                if hasattr(client, "get_node_from_key"):
-                    node = client.get_node_from_key(keys[0])
-                    await client.execute_command("SCRIPT", "LOAD", self.source, target_nodes=node)
+                if hasattr(client, "get_primaries"):
+                    await self._load_everywhere(client)
                 else:
                     await client.script_load(self.source)
             else:
                 await send("SCRIPT", "LOAD", self.source)
             return await send("EVALSHA", self.sha, len(keys), *keys, *args)
+
+
+    async def _load_everywhere(self, cluster: Any) -> None:
+        """Load the script on every master of a Cluster, each on its own: the one that
+        said NOSCRIPT may be a master the slot map does not name yet (a slot being
+        imported there, answering after ASK; a replica just promoted), and one master
+        that is down must not keep the others from getting it."""
+
+        async def load(node: Any) -> None:
+            await cluster.execute_command("SCRIPT", "LOAD", self.source, target_nodes=node)
+
+        await asyncio.gather(*(load(n) for n in cluster.get_primaries()), return_exceptions=True)
 
 
 async def command(client: Client, *args: Any) -> Any:

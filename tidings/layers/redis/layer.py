@@ -4,19 +4,23 @@ How it moves messages (keys in ``keys.py``):
 
 - Every layer instance (normally one per process) has an *instance token*; its
   process-specific channels are ``<prefix>.<token>!<local>``. Messages for all of them
-  share one Redis list per host, the process's *mailbox*, drained by one reader task per
-  host (``mailbox.py``) into the local ``Hub``, which keeps one *inbox* per channel with
-  capacity, expiry and fairness. A send to a channel of this same instance skips Redis.
+  go to the process's *mailboxes* (Redis streams), one per partition, each drained by a
+  reader task (``mailbox.py``) into the local ``Hub``, which keeps one *inbox* per channel
+  with capacity, expiry and fairness. A send to a channel of this same instance skips Redis.
+- Keys are in *partitions* (``keys.py``): one on a single Redis, one per host when
+  sharding, 16 hash slots on a Redis Cluster; every script's keys are in one partition.
 - A group is a sorted set of member *processes* (plus any normal channels) with a count
   per process (``membership.py`` keeps this process's counts). ``group_send`` is one
-  EVALSHA that sends the payload once and pushes one entry per member process: Redis work
-  grows with processes, not members, and the member list never leaves Redis.
+  EVALSHA (in the group's partition) that sends the payload once and adds one entry per
+  member process to its mailbox there: Redis work grows with processes, not members, and
+  the member list never leaves Redis.
 - Entries (``entry.py``) are built once per call (Lua builds them for group members) and
   parsed once per receiving process; each payload is decoded once per process.
 - Calls made concurrently on one loop share round trips (``AutoPipeline``).
 - Normal channels (no ``!``) are Redis lists; each message goes to exactly one receiver.
-- Every list entry carries its deadline (Redis clock), so expiry needs no sweeping.
-- Processes heartbeat into ``P:alive``; group sends skip processes that stopped beating.
+- Every entry carries its deadline (Redis clock), so expiry needs no sweeping.
+- Processes heartbeat into every partition's ``alive``; group sends skip processes that
+  stopped beating.
 
 Capacity: a direct send to *another* process's channel raises ``ChannelFull`` when that
 process's mailbox holds ``inbox_capacity`` entries (it is stalled or gone; a live process
@@ -65,7 +69,9 @@ class RedisChannelLayer(BaseChannelLayer):
     ``hosts`` takes channels_redis's forms; several hosts shard channels and groups.
     ``timeout`` bounds how long a call waits for an unreachable Redis before raising
     ``BackendUnavailable``; receivers reconnect by themselves. ``inbox_capacity`` is how
-    many entries a process's mailbox (its Redis list) holds before sends to it fail.
+    many entries a process's mailbox (a Redis stream) holds before sends to it fail.
+    ``partitions``: how many hash slots keys are spread over (None: 16 on a Redis Cluster,
+    else one per host).
     """
 
     def __init__(
