@@ -139,7 +139,7 @@ class Tally:
         """Each distinct error (its first 120 characters), with when it was first seen."""
         first: dict[str, float] = {}
         for _, _, name, text, at in self.raised:
-            first.setdefault(f"{name}: ...{text[-140:]}", at)  # the cause is at the end
+            first.setdefault(f"{name}: ...{text[-260:]}", at)  # the cause is at the end
         return [f"from {at:.2f}s {text}" for text, at in sorted(first.items(), key=lambda x: x[1])]
 
 
