@@ -199,7 +199,6 @@ class Script:
                 await send("SCRIPT", "LOAD", self.source)
             return await send("EVALSHA", self.sha, len(keys), *keys, *args)
 
-
     async def _load_everywhere(self, cluster: Any) -> None:
         """Load the script on every master of a Cluster, each on its own: the one that
         said NOSCRIPT may be a master the slot map does not name yet (a slot being
