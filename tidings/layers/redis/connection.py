@@ -192,23 +192,23 @@ class Script:
                 # by the client: a Cluster's pipeline cannot route a keyless command
                 client: Any = via.client
                 if hasattr(client, "get_primaries"):
-                    await self._load_everywhere(client)
+                    await self._load_everywhere(client, keys[0])
                 else:
                     await client.script_load(self.source)
             else:
                 await send("SCRIPT", "LOAD", self.source)
             return await send("EVALSHA", self.sha, len(keys), *keys, *args)
 
-    async def _load_everywhere(self, cluster: Any) -> None:
-        """Load the script on every master of a Cluster, each on its own: the one that
-        said NOSCRIPT may be a master the slot map does not name yet (a slot being
-        imported there, answering after ASK; a replica just promoted), and one master
-        that is down must not keep the others from getting it."""
-
-        async def load(node: Any) -> None:
-            await cluster.execute_command("SCRIPT", "LOAD", self.source, target_nodes=node)
-
-        await asyncio.gather(*(load(n) for n in cluster.get_primaries()), return_exceptions=True)
+    async def _load_everywhere(self, cluster: Any, key: str) -> None:
+        """Load the script on the master owning ``key``, then on every other master, each
+        on its own: the one that said NOSCRIPT may be a master the slot map does not name
+        for that key yet (a slot being imported there, answering after ASK), and a master
+        that is down (a failover) must not keep the others from getting it. One at a time:
+        redis-py's cluster client resets itself after a connection error."""
+        first = cluster.get_node_from_key(key)
+        for node in [first, *(n for n in cluster.get_primaries() if n is not first)]:
+            with contextlib.suppress(Exception):
+                await cluster.execute_command("SCRIPT", "LOAD", self.source, target_nodes=node)
 
 
 async def command(client: Client, *args: Any) -> Any:
