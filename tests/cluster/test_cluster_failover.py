@@ -31,6 +31,14 @@ from .harness import Tally, Traffic, keys_like
 from .traffic import TIMEOUT
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.timeout(120)]
+DUPLICATES_AT_THE_KILL = (
+    "finding (cluster branch b819e84), intermittent: in 3 of 7 runs 2-3 direct sends made "
+    "at the moment of the kill were delivered twice or three times though each was accepted "
+    "once; likely connection.never_sent() treating 'Connection closed by server' as not "
+    "executed, so a send the dying master ran (and replicated) is sent again to the promoted "
+    "replica. Only this check is covered (plain assert, the last one); every other check of "
+    "this test fails it outright (pytest.fail). Not strict because it is intermittent."
+)
 NOSCRIPT_ON_PROMOTED_REPLICA = (
     "finding (cluster branch 255d848; passed at 5f1f88f): after the failover every "
     "group_send to the promoted replica answers NOSCRIPT until the end of the run; "
@@ -47,39 +55,44 @@ UNREPLICATED_WINDOW = 1.0  # a lost send must have been made at most this long b
 
 def group_slot(cluster: Cluster, group: str) -> int:
     found = keys_like(cluster, f"*group:{group}")
-    assert len(found) == 1, f"expected one key for group {group!r}: {found}"
+    require(len(found) == 1, f"expected one key for group {group!r}: {found}")
     return next(iter(found.values()))
 
 
-def check(tally: Tally, killed_at: float | None) -> None:
+def require(condition: object, message: str) -> None:
+    """A failure no xfail marker covers (``pytest.fail``, not an AssertionError)."""
+    if not condition:
+        pytest.fail(message)
+
+
+def check(tally: Tally, killed_at: float) -> None:
     print("\n" + tally.summary())
     print("\n".join(tally.distinct_errors()))
     if tally.lost:
         print(f"lost deliveries were sent at {tally.lost_sent_at()} s (kill at {killed_at} s)")
     failing = [r for r in tally.raised if r[2] != "BackendUnavailable"]
-    assert not failing, f"a send raised something else than BackendUnavailable: {failing[:3]}"
-    assert tally.slowest < TIMEOUT + 2, f"a send took {tally.slowest:.2f}s: it hung"
-    assert not tally.duplicates, f"delivered twice: {tally.duplicates[:10]}\n{tally.logs}"
-    assert not tally.unsent, f"received but never sent: {tally.unsent[:10]}"
-    if killed_at is None:
-        assert not tally.lost, f"lost with no kill: {tally.lost[:10]}\n{tally.logs}"
-    else:
-        early = [t for t in tally.lost_sent_at() if not killed_at - UNREPLICATED_WINDOW <= t]
-        late = [t for t in tally.lost_sent_at() if t > killed_at]
-        assert not early and not late, (
-            f"lost deliveries outside the unreplicated window before the kill at "
-            f"{killed_at:.2f}s: sent at {early + late}\n{tally.logs}"
-        )
-    if killed_at is not None:
-        late = [r[:2] + r[4:] for r in tally.raised if r[4] > killed_at + RESUME_WITHIN]
-        assert not late, f"sends still raise {RESUME_WITHIN}s after the kill: {late[:5]}"
-    assert tally.longest_gap < RESUME_WITHIN, (
-        f"delivery stopped for {tally.longest_gap:.2f}s\n{tally.logs}"
+    require(not failing, f"a send raised something else than BackendUnavailable: {failing[:3]}")
+    require(tally.slowest < TIMEOUT + 2, f"a send took {tally.slowest:.2f}s: it hung")
+    require(not tally.unsent, f"received but never sent: {tally.unsent[:10]}")
+    early = [t for t in tally.lost_sent_at() if not killed_at - UNREPLICATED_WINDOW <= t]
+    late = [t for t in tally.lost_sent_at() if t > killed_at]
+    require(
+        not early and not late,
+        f"lost deliveries outside the unreplicated window before the kill at "
+        f"{killed_at:.2f}s: sent at {early + late}\n{tally.logs}",
     )
-    assert len(tally.received) > 0.9 * len(tally.due), "traffic did not run to the end"
+    late_raise = [r[:2] + r[4:] for r in tally.raised if r[4] > killed_at + RESUME_WITHIN]
+    require(not late_raise, f"sends still raise {RESUME_WITHIN}s after the kill: {late_raise[:5]}")
+    require(
+        tally.longest_gap < RESUME_WITHIN,
+        f"delivery stopped for {tally.longest_gap:.2f}s\n{tally.logs}",
+    )
+    require(len(tally.received) > 0.9 * len(tally.due), "traffic did not run to the end")
+    # last, and the only plain assert: the one known, intermittent defect (see the marker)
+    assert not tally.duplicates, f"delivered twice: {tally.duplicates[:10]}\n{tally.logs}"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NOSCRIPT_ON_PROMOTED_REPLICA)
+@pytest.mark.xfail(strict=False, raises=AssertionError, reason=DUPLICATES_AT_THE_KILL)
 async def test_traffic_resumes_after_a_master_is_killed_and_its_replica_takes_over(
     redis_cluster_with_replicas: Cluster,
 ) -> None:
@@ -104,7 +117,7 @@ async def test_traffic_resumes_after_a_master_is_killed_and_its_replica_takes_ov
         f"\nkilled master {victim} at {killed_at:.2f}s; replica {promoted} served the slot "
         f"{failover:.2f}s later; old node restarted at {restarted_at:.2f}s"
     )
-    assert restarted_at < SECONDS - 1, "the restart came after the traffic: nothing tested"
+    require(restarted_at < SECONDS - 1, "the restart came after the traffic: nothing tested")
     check(tally, killed_at)
 
 
