@@ -11,7 +11,7 @@ import platform
 
 from ..cli.tables import table
 from .results import Outcome
-from .run import FULL, QUICK, run_steps, steps
+from .run import FULL, QUICK, Plan, run_steps, steps
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,6 +23,8 @@ async def _run(args: argparse.Namespace) -> int:
     from .crossproc import redis_server
 
     plan = QUICK if args.quick else FULL
+    if getattr(args, "cluster", False):
+        return await _run_cluster(args, plan)
     needs_redis = set(args.scenarios) - {"inproc"}
     print(
         f"# tidings bench{' --quick' if args.quick else ''}: python "
@@ -49,6 +51,33 @@ async def _run(args: argparse.Namespace) -> int:
 
         plot(outcomes, args.plot)
         print(f"plot written to {args.plot}")
+    return 0
+
+
+async def _run_cluster(args: argparse.Namespace, plan: Plan) -> int:
+    from . import cluster
+
+    scenarios = [s for s in args.scenarios if s in cluster.SCENARIOS]
+    if not scenarios:
+        raise SystemExit(
+            f"--cluster runs the scenarios {', '.join(cluster.SCENARIOS)}; "
+            f"--scenarios {' '.join(args.scenarios)} names none of them."
+        )
+    print(
+        f"# tidings bench --cluster{' --quick' if args.quick else ''}: python "
+        f"{platform.python_version()}, {platform.machine()}, loopback",
+        flush=True,
+    )
+    with cluster.deployments(args.redis) as (single, on_cluster, started_in):
+        cluster.check_layer(on_cluster)
+        print(f"# {cluster.CLUSTER} started in {started_in:.1f}s", flush=True)
+        outcomes, skipped = await run_steps(
+            plan, cluster.steps(plan, single, on_cluster, scenarios)
+        )
+    print(cluster.render(outcomes))
+    for line in skipped:
+        print(f"skipped: {line}")
+    print("\n" + cluster.NOTES)
     return 0
 
 

@@ -35,6 +35,12 @@ def add_parser(sub: Any) -> None:
         "--redis", metavar="URL", help="Redis to use (default: start a redis-server here)"
     )
     bench.add_argument(
+        "--cluster",
+        action="store_true",
+        help="start a 3-master Redis Cluster and a single Redis here and compare tidings on "
+        "both (fan-out and small groups; channels_redis cannot run on a cluster)",
+    )
+    bench.add_argument(
         "--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS), help="what to run"
     )
     bench.add_argument(

@@ -1,21 +1,4 @@
-"""Test helpers: a throwaway ``redis-server`` on a free loopback port.
-
-Test your app against a real Redis, not a fake one (as ``channels.testing`` ships
-Channels' test helpers)::
-
-    from tidings.testing import RedisServer
-
-    server = RedisServer().start()          # redis-server on 127.0.0.1:<free port>
-    try:
-        layer = RedisChannelLayer(hosts=[server.url])
-        ...
-    finally:
-        server.stop()
-
-Needs the ``redis-server`` (or ``valkey-server``) binary on ``PATH``; the server keeps
-nothing on disk and listens on 127.0.0.1 only. ``tidings bench`` starts its Redis with it,
-and tidings' own test suite too. Importing this module loads no benchmark code.
-"""
+"""A throwaway ``redis-server`` on a free loopback port (see ``tidings.testing``)."""
 
 from __future__ import annotations
 
@@ -26,8 +9,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
-
-__all__ = ["RedisServer", "ServerError", "free_port", "stop_process"]
 
 
 class ServerError(RuntimeError):
