@@ -31,13 +31,6 @@ from .harness import Tally, Traffic, keys_like
 from .traffic import TIMEOUT
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.timeout(120)]
-NOSCRIPT_ON_PROMOTED_REPLICA = (
-    "finding (cluster branch 255d848; passed at 5f1f88f): after the failover every "
-    "group_send to the promoted replica answers NOSCRIPT until the end of the run; "
-    "Script._load_everywhere loads the script on client.get_primaries(), and a RedisCluster "
-    "client's get_primaries() right after a failover still names the killed master, not "
-    "the promoted replica (checked; nodes_manager.initialize() corrects it)"
-)
 SECONDS = 10.0  # of traffic; the kill comes after KILL_AT
 KILL_AT = 1.5
 RESUME_WITHIN = 5.0  # failover measured at ~2 s with node-timeout 1 s; generous for load
