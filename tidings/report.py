@@ -48,8 +48,19 @@ class GroupSendReport:
         }
 
 
+CHANNELS_FULL = (
+    "member channel(s) at capacity. Their consumers are not keeping up; raise capacity or "
+    "channel_capacity, or make the consumers faster."
+)
+MAILBOXES_FULL = (
+    "the mailbox of the member channels' process was full (inbox_capacity entries waiting): "
+    "that process is stalled or its reader cannot keep up. Check it, or raise inbox_capacity."
+)
+
+
 class DropLog:
-    """Counts messages dropped at capacity and warns at most once per group per interval.
+    """Counts messages dropped at capacity and warns at most once per group per interval
+    (and reason: ``CHANNELS_FULL``, or ``MAILBOXES_FULL`` for a whole process's mailbox).
 
     Drops within an interval of the last warning are held back and logged together when
     the interval ends (a timer thread, so they are logged even if no drop follows), or at
@@ -61,43 +72,46 @@ class DropLog:
     def __init__(self, interval: float = 10.0) -> None:
         self.interval = interval
         self.total = 0
-        self._pending: dict[str, int] = {}
-        self._last_warned: dict[str, float] = {}
+        self._pending: dict[tuple[str, str], int] = {}
+        self._last_warned: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
 
-    def record(self, where: str, count: int, now: float | None = None) -> None:
+    def record(
+        self, where: str, count: int, now: float | None = None, reason: str = CHANNELS_FULL
+    ) -> None:
         """Count ``count`` drops for ``where`` (a group or channel) and maybe warn."""
         if count <= 0:
             return
         now = time.monotonic() if now is None else now
+        key = (where, reason)
         with self._lock:
             self.total += count
-            pending = self._pending.pop(where, 0) + count
-            last = self._last_warned.get(where)
+            pending = self._pending.pop(key, 0) + count
+            last = self._last_warned.get(key)
             if last is not None and now - last < self.interval:
-                self._pending[where] = pending
+                self._pending[key] = pending
                 self._arm(last + self.interval - now)
                 return
             if len(self._last_warned) > 10_000:
                 self._last_warned.clear()
-            self._last_warned[where] = now
-        _warn(pending, where)
+            self._last_warned[key] = now
+        _warn(pending, where, reason)
 
     def flush(self) -> None:
         """Log every count held back now."""
         with self._lock:
             pending, self._pending = self._pending, {}
-            for where in pending:
+            for key in pending:
                 # The held-back warning stands for the interval that just ended.
-                last = self._last_warned.get(where)
+                last = self._last_warned.get(key)
                 if last is not None:
-                    self._last_warned[where] = last + self.interval
+                    self._last_warned[key] = last + self.interval
             timer, self._timer = self._timer, None
         if timer is not None and timer is not threading.current_thread():
             timer.cancel()
-        for where, count in pending.items():
-            _warn(count, where)
+        for (where, reason), count in pending.items():
+            _warn(count, where, reason)
 
     def _arm(self, delay: float) -> None:
         # One timer at a time; when it fires it logs everything held back so far.
@@ -107,11 +121,5 @@ class DropLog:
             self._timer.start()
 
 
-def _warn(count: int, where: str) -> None:
-    logger.warning(
-        "tidings dropped %d message(s) for %s: member channel(s) at capacity. "
-        "Their consumers are not keeping up; raise capacity or channel_capacity, "
-        "or make the consumers faster.",
-        count,
-        where,
-    )
+def _warn(count: int, where: str, reason: str) -> None:
+    logger.warning("tidings dropped %d message(s) for %s: %s", count, where, reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -63,3 +64,33 @@ async def test_close_returns_with_every_job_popped_by_cancelled_receives_put_bac
     finally:
         await producer.flush()
         await producer.close()
+
+
+async def test_a_group_send_to_a_full_mailbox_names_the_mailbox_not_channel_capacity(
+    redis_server, caplog
+):
+    """A member process whose mailbox is full (stalled) misses a group message: the report
+    counts it and the warning names the mailbox and inbox_capacity, not channel capacity
+    (whose advice, "raise capacity", would not help)."""
+    stalled = RedisChannelLayer(hosts=[redis_server.url], prefix="sem3")
+    sender = RedisChannelLayer(hosts=[redis_server.url], prefix="sem3", inbox_capacity=2)
+    try:
+        channel = await stalled.new_channel()
+        await stalled.group_add("room", channel)
+        await stalled.send(channel, {"type": "warm"})
+        assert (await asyncio.wait_for(stalled.receive(channel), 5))["type"] == "warm"
+        stalled.readers[0].stop()  # nobody drains its mailbox any more
+        await asyncio.sleep(0.1)
+        for i in range(2):
+            await sender.send(channel, {"type": "t", "i": i})
+        with caplog.at_level(logging.WARNING, logger="tidings"):
+            report = await sender.group_send("room", {"type": "t"})
+            sender.drops.flush()
+        assert (report.members, report.delivered, report.dropped) == (1, 0, 1), report
+        warnings = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+        assert warnings and "inbox_capacity" in warnings[0], warnings
+        assert "raise capacity or channel_capacity" not in warnings[0], warnings
+    finally:
+        await stalled.flush()
+        await stalled.close()
+        await sender.close()

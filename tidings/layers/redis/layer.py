@@ -43,7 +43,7 @@ from ...codec import Frame, from_bytes, to_bytes, with_position
 from ...crypto import Encryption
 from ...exceptions import BackendUnavailable, HistoryUnavailable, LayerClosed
 from ...hub import Hub
-from ...report import GroupSendReport
+from ...report import MAILBOXES_FULL, GroupSendReport
 from ...rules.options import REDIS as REDIS_OPTIONS
 from ...rules.options import resolve as resolve_options
 from ...rules.patterns import escape_glob
@@ -369,22 +369,20 @@ class RedisChannelLayer(BaseChannelLayer):
         total, delivered, full, gone, _, position, epoch, channels = await self.connections.script(
             index, self.scripts["group_send"], keys, args, idempotent=False
         )
+        channels_full = 0
         if channels:  # normal channels live in partitions of their own
-            queued, dropped = await self._forward(channels, data, position)
-            total, delivered, full = (
-                int(total) + queued + dropped,
-                int(delivered) + queued,
-                int(full) + dropped,
-            )
+            queued, channels_full = await self._forward(channels, data, position)
+            total, delivered = int(total) + queued + channels_full, int(delivered) + queued
         reset = self.readers[index].membership_reset(None if not epoch else _text(epoch))
         if position:
             payload = with_position(payload, POSITION_KEY, _text(position))
         local_members, local_delivered = self.hub.fan_out(group, payload)
-        full, gone = int(full), int(gone)
+        mailboxes_full, gone = int(full), int(gone)
+        full = mailboxes_full + channels_full
         if full or gone:
             self.hub.counters.add("dropped", full + gone)
-        if full:
-            self.drops.record(f"group {group!r}", full)
+        self.drops.record(f"group {group!r}", mailboxes_full, reason=MAILBOXES_FULL)
+        self.drops.record(f"group {group!r}", channels_full)
         if gone:
             self._warn_gone(group, gone)
         return GroupSendReport(
