@@ -44,16 +44,6 @@ def group_slot(cluster: Cluster, group: str) -> int:
     return next(iter(found.values()))
 
 
-DUPLICATES_AT_THE_KILL = (
-    "open finding (issue 12): now and then (1 of ~10 runs since 081f5b5, 3 of 7 before it) "
-    "one or two direct sends made at the moment of the SIGKILL arrive twice although the "
-    "sender saw them succeed once. 081f5b5 removed one cause (a send whose connection the "
-    "dying master closed was retried); the remaining one is not found yet. Only this check "
-    "is covered (the plain assert, last); every other check fails the test outright "
-    "(pytest.fail). Not strict because it is intermittent."
-)
-
-
 def require(condition: object, message: str) -> None:
     """A failure no xfail marker covers (``pytest.fail``, not an AssertionError)."""
     if not condition:
@@ -87,7 +77,6 @@ def check(tally: Tally, killed_at: float) -> None:
     assert not tally.duplicates, f"delivered twice: {tally.duplicates[:10]}\n{tally.logs}"
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=DUPLICATES_AT_THE_KILL)
 async def test_traffic_resumes_after_a_master_is_killed_and_its_replica_takes_over(
     redis_cluster_with_replicas: Cluster,
 ) -> None:

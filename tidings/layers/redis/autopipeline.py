@@ -54,6 +54,8 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from .partitions import key_slot
+
 if TYPE_CHECKING:
     from .deadlines import Deadlines
 
@@ -225,10 +227,7 @@ class AutoPipeline:
         error replies included as exceptions in their place."""
         client = self.client
         if not self._pooled:
-            pipe = client.pipeline(transaction=False)
-            for args in commands:
-                pipe.execute_command(*args)
-            return list(await pipe.execute(raise_on_error=False))
+            return await _cluster_trip(client, commands)
         pool = client.connection_pool
         conn = self._conn
         if conn is not None and self._idle and await _closed_by_server(conn):
@@ -327,6 +326,51 @@ def pack(commands: Sequence[Sequence[Any]], conn: AbstractConnection) -> bytes |
 
 
 _PLAIN = frozenset((bytes, str, int))
+
+
+async def _cluster_trip(client: Any, commands: list[tuple[Any, ...]]) -> list[Any]:
+    """One trip on a Cluster: a pipeline per master, side by side. redis-py's cluster
+    pipeline fails a whole trip when one master fails it (say, connecting to a master just
+    killed, an error that says "never sent") although the calls for the other masters have
+    run: retried, they ran twice. Split by master, each call gets its own master's outcome."""
+    groups: dict[str, list[int]] = {}
+    for index, args in enumerate(commands):
+        groups.setdefault(_master_of(client, args), []).append(index)
+
+    async def trip(indexes: list[int]) -> list[Any]:
+        pipe = client.pipeline(transaction=False)
+        for index in indexes:
+            pipe.execute_command(*commands[index])
+        return list(await pipe.execute(raise_on_error=False))
+
+    if len(groups) == 1:
+        return await trip(list(range(len(commands))))
+    outcomes = await asyncio.gather(*(trip(ix) for ix in groups.values()), return_exceptions=True)
+    replies: list[Any] = [None] * len(commands)
+    for indexes, outcome in zip(groups.values(), outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, Exception):
+                raise outcome  # a cancellation: the trip's deadline or the caller's
+            for index in indexes:
+                replies[index] = outcome
+        else:
+            for index, reply in zip(indexes, outcome, strict=True):
+                replies[index] = reply
+    return replies
+
+
+def _master_of(client: Any, args: Sequence[Any]) -> str:
+    """The name of the master the client's slot map sends ``args`` to ("" if unknown)."""
+    try:
+        if str(args[0]).upper() in ("EVALSHA", "EVAL"):
+            key = args[3] if int(args[2]) > 0 else None
+        else:
+            key = args[1] if len(args) > 1 else None
+        if key is None:
+            return ""
+        return str(client.nodes_manager.get_node_from_slot(key_slot(key)).name)
+    except Exception:  # no slot map yet, a slot not covered: redis-py's routing decides
+        return ""
 
 
 async def _closed_by_server(conn: AbstractConnection) -> bool:
