@@ -9,8 +9,7 @@ import argparse
 import asyncio
 import platform
 
-from ..cli.tables import table
-from .results import Outcome
+from .results import Outcome, outcome_table
 from .run import FULL, QUICK, Plan, run_steps, steps
 
 
@@ -82,8 +81,9 @@ async def _run_cluster(args: argparse.Namespace, plan: Plan) -> int:
 
 
 def render(outcomes: list[Outcome]) -> str:
-    rows = []
-    for o in outcomes:
+    """One row per measurement, each with tidings' rate over this contender's."""
+
+    def ratio(o: Outcome) -> str:
         ours = next(
             (
                 x
@@ -92,42 +92,6 @@ def render(outcomes: list[Outcome]) -> str:
             ),
             None,
         )
-        ratio = f"{ours.rate / o.rate:.2f}x" if ours is not None and o.rate else "-"
-        cpu = f"{o.cpu_per_1000:.3f}" if o.cpu_per_1000 is not None else "-"
-        rows.append(
-            [
-                o.scenario,
-                o.size,
-                o.layer,
-                o.rate,
-                o.unit,
-                _ms(o.percentile(50)),
-                _ms(o.percentile(99)),
-                f"{o.received}/{o.expected}",
-                o.duplicates,
-                o.check,
-                cpu,
-                ratio,
-            ]
-        )
-    return table(
-        [
-            "scenario",
-            "size",
-            "layer",
-            "rate",
-            "unit",
-            "p50 ms",
-            "p99 ms",
-            "received",
-            "dup",
-            "check",
-            "CPU s/1k",
-            "tidings is",
-        ],
-        rows,
-    )
+        return f"{ours.rate / o.rate:.2f}x" if ours is not None and o.rate else "-"
 
-
-def _ms(value: float) -> str:
-    return "-" if value != value else f"{value:.1f}"  # NaN: the scenario has no latencies
+    return outcome_table(outcomes, ratio)

@@ -16,10 +16,9 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-from ..cli.tables import table
 from ..testing import RedisServer, ServerError, start_cluster
 from . import crossproc
-from .results import Outcome
+from .results import Outcome, outcome_table
 from .run import SENDERS, Plan, Step
 
 SCENARIOS = ("fanout", "rooms")
@@ -114,8 +113,8 @@ async def _on(deployment: str, measure: Callable[..., Awaitable[Outcome]], *args
 
 def render(outcomes: list[Outcome]) -> str:
     """One row per measurement; the cluster rows say their rate against the single Redis."""
-    rows = []
-    for o in outcomes:
+
+    def ratio(o: Outcome) -> str:
         single = next(
             (
                 x
@@ -124,46 +123,8 @@ def render(outcomes: list[Outcome]) -> str:
             ),
             None,
         )
-        ratio = (
-            f"{o.rate / single.rate:.2f}x"
-            if single is not None and single is not o and single.rate
-            else "-"
-        )
-        cpu = f"{o.cpu_per_1000:.3f}" if o.cpu_per_1000 is not None else "-"
-        rows.append(
-            [
-                o.scenario,
-                o.size,
-                o.layer,
-                o.rate,
-                o.unit,
-                _ms(o.percentile(50)),
-                _ms(o.percentile(99)),
-                f"{o.received}/{o.expected}",
-                o.duplicates,
-                o.check,
-                cpu,
-                ratio,
-            ]
-        )
-    return table(
-        [
-            "scenario",
-            "size",
-            "deployment",
-            "rate",
-            "unit",
-            "p50 ms",
-            "p99 ms",
-            "received",
-            "dup",
-            "check",
-            "CPU s/1k",
-            "cluster / 1 Redis",
-        ],
-        rows,
-    )
+        if single is None or single is o or not single.rate:
+            return "-"
+        return f"{o.rate / single.rate:.2f}x"
 
-
-def _ms(value: float) -> str:
-    return "-" if value != value else f"{value:.1f}"
+    return outcome_table(outcomes, ratio, who="deployment", ratio_header="cluster / 1 Redis")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from ..cli.tables import table
 
 
 @dataclass
@@ -40,3 +43,35 @@ class Outcome:
             return float("nan")
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+def outcome_table(
+    outcomes: list[Outcome],
+    ratio: Callable[[Outcome], str],
+    who: str = "layer",
+    ratio_header: str = "tidings is",
+) -> str:
+    """One row per measurement; ``ratio`` gives the last column of a row."""
+    rows = [
+        [
+            o.scenario,
+            o.size,
+            o.layer,
+            o.rate,
+            o.unit,
+            _ms(o.percentile(50)),
+            _ms(o.percentile(99)),
+            f"{o.received}/{o.expected}",
+            o.duplicates,
+            o.check,
+            f"{o.cpu_per_1000:.3f}" if o.cpu_per_1000 is not None else "-",
+            ratio(o),
+        ]
+        for o in outcomes
+    ]
+    headers = ["scenario", "size", who, "rate", "unit", "p50 ms", "p99 ms", "received"]
+    return table([*headers, "dup", "check", "CPU s/1k", ratio_header], rows)
+
+
+def _ms(value: float) -> str:
+    return "-" if value != value else f"{value:.1f}"  # NaN: the scenario has no latencies
