@@ -63,6 +63,30 @@ async def test_lone_call_is_sent_at_once_in_its_own_trip(counted):
     assert (pipeline.stats.round_trips, pipeline.stats.largest_batch) == (1, 1)
 
 
+async def test_lone_calls_one_after_another_go_inline(counted):
+    """After a trip of one call, the next lone call is written by its caller's own task
+    (no hand-over to the sender task and back: two loop turns less for a sequential
+    sender); a call made meanwhile waits for that trip and keeps its order; the
+    connection is still the one held, given back after the linger."""
+    client, writes, key = counted
+    pool = client.connection_pool
+    pipeline = AutoPipeline(client)
+    assert await pipeline.call("RPUSH", key, "a") == 1  # a trip of one call
+    held = set(pool._in_use_connections)
+    before = writes[0]
+    lone = asyncio.create_task(pipeline.call("RPUSH", key, "b"))
+    await asyncio.sleep(0)  # the caller's first step: packed and written in it
+    assert writes[0] == before + 1, "the lone call was handed to the sender task"
+    behind = asyncio.create_task(pipeline.call("RPUSH", key, "c"))  # its trip is in flight
+    assert (await lone, await behind) == (2, 3)
+    assert await client.lrange(key, 0, -1) == [b"a", b"b", b"c"]
+    assert pipeline.stats.round_trips == 3
+    assert set(pool._in_use_connections) == held  # no checkout for the inline trip
+    await asyncio.sleep(pipeline.linger * 3)
+    assert not pool._in_use_connections and pipeline._sender is None
+    await pipeline.aclose()
+
+
 async def test_burst_of_concurrent_calls_shares_few_round_trips(counted):
     client, writes, key = counted
     pipeline = AutoPipeline(client, max_batch=64)
@@ -153,7 +177,9 @@ async def test_connection_lost_mid_trip_fails_every_call_of_that_trip():
     try:
         client, _ = counting_client(server.url)
         pipeline = AutoPipeline(client)
-        assert await pipeline.call("PING") is True
+        # two at once: after a trip of one call the next lone call would go in its own
+        # trip, in its caller's task (test_lone_calls_one_after_another_go_inline)
+        assert await asyncio.gather(pipeline.call("PING"), pipeline.call("PING")) == [True] * 2
         pauser = aioredis.Redis.from_url(server.url)
         await pauser.execute_command("CLIENT", "PAUSE", 5000, "ALL")
         await pauser.aclose()

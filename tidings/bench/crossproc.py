@@ -115,11 +115,13 @@ async def fanout(
         # One send to another group first, for every layer: connecting and loading
         # scripts is not what this row measures (at 10 members a run lasts ~15 ms).
         await layer.group_send("bench-warmup", {"type": "bench.warmup"})
+        cpu = time.process_time()
         start = time.time()
         for n in range(sends):
             await layer.group_send(
                 "bench", {"type": "bench.tick", "n": n, "t": time.time(), "payload": "x" * 32}
             )
+        cpu = time.process_time() - cpu  # the sending process only
         results = [await w.expect("RESULT", 120) for w in workers]
     finally:
         for w in workers:
@@ -137,6 +139,7 @@ async def fanout(
         received,
         sum(r["duplicates"] for r in results),
         [x for r in results for x in r["latencies"]],
+        cpu_per_1000=cpu / max(1, sends) * 1000,
     )
 
 

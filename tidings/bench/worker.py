@@ -59,6 +59,7 @@ async def members(layer: Any, n: int, sends: int, group: str) -> None:
     for channel in channels:
         await layer.group_add(group, channel)
     say("READY", len(channels))
+    cpu = time.process_time()
     latencies: list[float] = []
     seen: set[tuple[str, int]] = set()
     duplicates = 0
@@ -84,6 +85,7 @@ async def members(layer: Any, n: int, sends: int, group: str) -> None:
             "duplicates": duplicates,
             "last": last,
             "latencies": latencies,
+            "cpu": time.process_time() - cpu,  # this process's, from READY on
         },
     )
 
