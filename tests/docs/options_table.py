@@ -40,7 +40,7 @@ def default(option: Option) -> str:
         return "`['redis://localhost:6379']`"
     if value is None or value == ():
         return "none"
-    if option.kind == "seconds":
+    if option.kind in ("seconds", "delay"):
         return _seconds(value)
     if option.kind == "count":
         return _count(option, value)
@@ -51,6 +51,8 @@ def bounds(option: Option) -> str:
     if option.kind == "seconds":
         low = "> 0" if option.low == 0 else f"{_seconds(option.low)}"
         return f"{low} to {_seconds(option.high)}"
+    if option.kind == "delay":
+        return f"0 to {_seconds(option.high)}"
     if option.kind == "count":
         return f"{_count(option, option.low)} to {_count(option, option.high)}"
     return {

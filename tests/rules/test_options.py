@@ -18,10 +18,10 @@ def test_defaults_come_from_the_schema():
     assert values["expiry"] == 60 and values["capacity"] == 100 and values["history_groups"] == ()
 
 
-@pytest.mark.parametrize("option", [o for o in REDIS if o.kind in ("seconds", "count")])
+@pytest.mark.parametrize("option", [o for o in REDIS if o.kind in ("seconds", "delay", "count")])
 def test_every_numeric_option_is_bounded(option):
     assert option.high < float("inf")
-    too_big = option.high * 10 if option.kind == "seconds" else int(option.high) + 1
+    too_big = option.high * 10 if option.kind != "count" else int(option.high) + 1
     with pytest.raises(ConfigurationError, match=option.name):
         option.check(too_big)
     with pytest.raises(ConfigurationError, match=option.name):

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from ..exceptions import ConfigurationError
 
 Kind = Literal[
-    "seconds", "count", "prefix", "patterns", "capacities", "hosts", "keys", "partitions"
+    "seconds", "delay", "count", "prefix", "patterns", "capacities", "hosts", "keys", "partitions"
 ]
 DAY = 86_400.0
 MB = 1024 * 1024
@@ -49,7 +49,7 @@ class Option:
                 return int(text)
             except ValueError:
                 raise self.error(text, "a whole number") from None
-        if self.kind == "seconds":
+        if self.kind in ("seconds", "delay"):
             try:
                 return float(text)
             except ValueError:
@@ -81,6 +81,16 @@ def _seconds(option: Option, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise option.error(value, want)
     if not (math.isfinite(value) and option.low < value <= option.high):
+        raise option.error(value, want)
+    return float(value)
+
+
+def _delay(option: Option, value: object) -> float:
+    """Seconds where 0 means "no delay": from 0 to ``high``."""
+    want = f"a number of seconds from 0 to {option.high:g} (0: none)"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise option.error(value, want)
+    if not (math.isfinite(value) and 0 <= value <= option.high):
         raise option.error(value, want)
     return float(value)
 
@@ -178,6 +188,7 @@ def _keys(option: Option, value: object) -> object:
 
 _CHECKS = {
     "seconds": _seconds,
+    "delay": _delay,
     "count": _count,
     "prefix": _prefix,
     "patterns": _patterns,
@@ -236,6 +247,14 @@ REDIS = (
         "heartbeat_interval", "seconds", 5.0, "how often a process says it is alive", 0.05, 3600
     ),
     Option("timeout", "seconds", 5.0, "longest wait for an unreachable Redis", 0.01, 3600),
+    Option(
+        "batch_window",
+        "delay",
+        0.001,
+        "under load, group messages are read at most this often (0: at once)",
+        0.0,
+        1.0,
+    ),
     Option(
         "partitions",
         "partitions",

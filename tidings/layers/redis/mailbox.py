@@ -101,7 +101,13 @@ class MailboxReader:
         snapshot: Callable[[], Statistics],
         spawn: Callable[[Coroutine[Any, Any, Any]], Any],
         heartbeat_interval: float,
+        batch_window: float = 0.0,
     ) -> None:
+        """``batch_window``: after a read that brought group messages only (and less
+        than a full batch), the next read is sent no sooner than this after the last
+        one: under load one read then brings many entries, which costs this process
+        and Redis a fraction of a read per message, for at most this much latency on
+        group messages. A read that brought a direct message is followed at once."""
         self.index = index
         self.connections = connections
         self.keys = keys
@@ -113,6 +119,7 @@ class MailboxReader:
         self.snapshot = snapshot
         self.spawn = spawn
         self.heartbeat_interval = heartbeat_interval
+        self.batch_window = batch_window
         host = connections.hosts[connections.host_of(index)]
         self.label = host.label
         if keys.partitions > 1:
@@ -291,6 +298,8 @@ class MailboxReader:
         delay = 0.05
         label = self.label
         deadlines = self.connections.deadlines()
+        window = self.batch_window
+        sent = 0.0
         while self.task is me:
             # redis-py can swallow a cancellation that lands while it connects; a
             # cancelled reader must still end (asyncio.run waits for it).
@@ -306,6 +315,10 @@ class MailboxReader:
                     conn = await self._cluster_connection(client, conn_box[0])
                 else:
                     conn = conn_box[0] or client.connection_pool.make_connection()  # type: ignore[no-untyped-call]
+                # Its deadline notices a silent connection, and it reads at least once a
+                # second: redis-py's idle health check would only cost a clock read (and
+                # on Python 3.11 a getpid) per command and reply.
+                conn.health_check_interval = 0
                 conn_box[0] = conn
                 await _connect(conn, client)
                 if time.monotonic() >= next_beat:
@@ -314,6 +327,7 @@ class MailboxReader:
                     # second deadline before the reader is back).
                     await self.beat_on(conn)
                     next_beat = time.monotonic() + interval
+                sent = time.monotonic()
                 items = await self._read(conn, block_ms)
             except asyncio.CancelledError:
                 if not deadlines.fired(token) or me.uncancel() > 0:
@@ -356,12 +370,18 @@ class MailboxReader:
                 down_since = None
                 next_beat = 0.0  # the next heartbeat tells whether Redis came back empty
             delay = 0.05
-            if items:
-                self.deliver(items)
+            if items and not self.deliver(items) and window and len(items) < BATCH:
+                # Group messages only, and not a full batch: under load, let more come
+                # before the next read (see ``batch_window``); at low load the read
+                # waited longer than the window and this waits not at all.
+                wait = sent + window - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
 
-    def deliver(self, items: list[Any]) -> None:
+    def deliver(self, items: list[Any]) -> bool:
         """Dispatch what one read returned, skipping entries delivered before (by id),
-        and move the cursor and the trim mark past all of it."""
+        and move the cursor and the trim mark past all of it. Whether a direct message
+        was among them."""
         recent, seen = self.recent, self.recent_ids
         fresh: list[bytes] = []
         for stream_id, fields in items:
@@ -374,9 +394,10 @@ class MailboxReader:
             seen.discard(recent.popleft())
         last = items[-1][0]
         self.cursor = self.trim_to = last
-        if fresh:
-            self.last_id = last
-            self.dispatch(fresh)
+        if not fresh:
+            return False
+        self.last_id = last
+        return self.dispatch(fresh)
 
     async def _cluster_connection(self, client: Any, conn: Connection | None) -> Connection:
         """The reader's connection to the master that owns this partition's slot now
@@ -415,12 +436,14 @@ class MailboxReader:
         reply = await conn.read_response()
         return reply[0][1] if reply else []
 
-    def dispatch(self, entries: list[bytes]) -> None:
+    def dispatch(self, entries: list[bytes]) -> bool:
         """Deliver a batch of mailbox entries into the local hub; one bad entry is counted,
-        logged and skipped, never the rest of the batch."""
+        logged and skipped, never the rest of the batch. Whether one was a direct message
+        (someone may be waiting on it for a reply: the next read goes at once)."""
         hub = self.hub
         now = self.server_now_ms()
         expired = 0
+        direct = False
         if self.handover is not None:
             entries = self.handover.fresh(entries)
         for raw in entries:
@@ -437,6 +460,7 @@ class MailboxReader:
                         frame = with_position(frame, POSITION_KEY, position)
                     hub.fan_out(target, frame, ttl)
                 elif kind == entry.DIRECT:
+                    direct = True
                     if not hub.put(target, self.decode(payload), ttl):
                         self.counters.add("dropped")
                         hub.drops.record(f"channel {target!r}", 1)
@@ -448,6 +472,7 @@ class MailboxReader:
                 self.skip_bad(target, exc)
         if expired:
             self.counters.add("expired_in_transit", expired)
+        return direct
 
     def skip_bad(self, target: str, exc: Exception) -> None:
         """Count an entry that cannot be read; log it (at most once a second, with how

@@ -152,7 +152,7 @@ class Handover:
         return kept
 
     def moved(
-        self, old: Address, deliver: Callable[[list[bytes]], None], after: bytes = b"0-0"
+        self, old: Address, deliver: Callable[[list[bytes]], object], after: bytes = b"0-0"
     ) -> Coroutine[Any, Any, None] | None:
         """The master moved away from ``old``: skip repeats for a while; returns the
         drain of the mailbox left on ``old`` (entries after stream id ``after``, the last
@@ -164,7 +164,7 @@ class Handover:
         return self._drain(old, deliver, after)
 
     async def _drain(
-        self, old: Address, deliver: Callable[[list[bytes]], None], after: bytes
+        self, old: Address, deliver: Callable[[list[bytes]], object], after: bytes
     ) -> None:
         client = aioredis.Redis(host=old[0], port=old[1], **self.options)
         until = time.monotonic() + DRAIN_FOR

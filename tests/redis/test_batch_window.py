@@ -1,0 +1,125 @@
+"""batch_window: under load group messages share mailbox reads; direct ones never wait.
+
+Measured against real redis-servers: reads are counted by Redis itself (``INFO
+commandstats``), latencies on the receiving side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import redis
+
+from tidings.exceptions import ConfigurationError
+from tidings.layers.redis import RedisChannelLayer
+
+from ..servers import start_redis
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _xreads(port: int) -> int:
+    client = redis.Redis(port=port)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return int(stats.get("cmdstat_xread", {}).get("calls", 0))
+
+
+@pytest.mark.parametrize("window", [0.0, 0.15])
+async def test_group_messages_under_load_share_reads(window: float) -> None:
+    """40 group messages, one every 10 ms: with a 0.15 s window the receiving process
+    reads its mailbox a handful of times (one read per ~15 messages) and every message
+    still arrives, in order, at most about one window late; without one, it reads once
+    per message or so."""
+    server = start_redis()
+    receiver = RedisChannelLayer(hosts=[server.url], prefix="bw", batch_window=window)
+    sender = RedisChannelLayer(hosts=[server.url], prefix="bw")
+    try:
+        channel = await receiver.new_channel()
+        await receiver.group_add("room", channel)
+        await sender.group_send("room", {"type": "warm"})
+        assert (await asyncio.wait_for(receiver.receive(channel), 5))["type"] == "warm"
+        before = _xreads(server.port)
+        got: list[tuple[int, float]] = []
+
+        async def take() -> None:
+            for _ in range(40):
+                message = await receiver.receive(channel)
+                got.append((message["i"], time.time() - message["t"]))
+
+        taking = asyncio.create_task(take())
+        for i in range(40):
+            await sender.group_send("room", {"type": "t", "i": i, "t": time.time()})
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(taking, 10)
+        reads = _xreads(server.port) - before
+        assert [i for i, _ in got] == list(range(40))
+        worst = max(late for _, late in got)
+        if window:
+            assert reads <= 12, f"{reads} reads for 40 messages: the window did not batch"
+            assert worst < window + 0.35, f"a message waited {worst:.3f}s"
+        else:
+            assert reads >= 25, f"{reads} reads for 40 messages"  # the test can tell
+    finally:
+        for layer in (sender, receiver):
+            await layer.flush()
+            await layer.close()
+        server.stop()
+
+
+async def test_a_direct_message_is_read_at_once_even_with_a_long_window(
+    redis_server: object,
+) -> None:
+    """Ping-pong on direct channels with a 1 s window: each round trip takes a few
+    milliseconds, since a read that brought a direct message is followed at once."""
+    url = redis_server.url  # type: ignore[attr-defined]
+    a = RedisChannelLayer(hosts=[url], prefix="bwd", batch_window=1.0)
+    b = RedisChannelLayer(hosts=[url], prefix="bwd", batch_window=1.0)
+    try:
+        ping, pong = await a.new_channel(), await b.new_channel()
+        started = time.monotonic()
+        for i in range(10):
+            await a.send(pong, {"type": "ping", "i": i})
+            assert (await asyncio.wait_for(b.receive(pong), 5))["i"] == i
+            await b.send(ping, {"type": "pong", "i": i})
+            assert (await asyncio.wait_for(a.receive(ping), 5))["i"] == i
+        elapsed = time.monotonic() - started
+        assert elapsed < 2.0, f"10 round trips took {elapsed:.2f}s: direct reads waited"
+    finally:
+        for layer in (a, b):
+            await layer.flush()
+            await layer.close()
+
+
+async def test_at_low_load_a_group_message_does_not_wait_for_the_window(
+    redis_server: object,
+) -> None:
+    """Messages further apart than the window: each is read as soon as it is sent (the
+    read that brings it has waited longer than the window already)."""
+    url = redis_server.url  # type: ignore[attr-defined]
+    receiver = RedisChannelLayer(hosts=[url], prefix="bwl", batch_window=0.5)
+    sender = RedisChannelLayer(hosts=[url], prefix="bwl")
+    try:
+        channel = await receiver.new_channel()
+        await receiver.group_add("room", channel)
+        lates = []
+        for i in range(3):
+            await asyncio.sleep(0.6)
+            await sender.group_send("room", {"type": "t", "i": i, "t": time.time()})
+            message = await asyncio.wait_for(receiver.receive(channel), 5)
+            lates.append(time.time() - message["t"])
+        assert max(lates) < 0.3, lates
+    finally:
+        for layer in (sender, receiver):
+            await layer.flush()
+            await layer.close()
+
+
+@pytest.mark.parametrize("bad", [-0.001, 2.0, "1ms", True])
+def test_batch_window_is_checked(bad: object) -> None:
+    with pytest.raises(ConfigurationError, match="batch_window"):
+        RedisChannelLayer(hosts=["redis://127.0.0.1:1"], batch_window=bad)  # type: ignore[arg-type]
