@@ -165,6 +165,7 @@ class RedisChannelLayer(BaseChannelLayer):
             )
         ]
         self._gone_warned: dict[str, float] = {}
+        self._plans: dict[str, tuple[int, list[str], bytes]] = {}
         self._orphans: dict[tuple[asyncio.AbstractEventLoop, str], deque[asyncio.Task[Any]]] = {}
 
     # -- wire form -------------------------------------------------------------------
@@ -358,18 +359,29 @@ class RedisChannelLayer(BaseChannelLayer):
         found = await self.connections.script(index, script, keys, [self.stale_after_ms])
         return [_text(c) for c in found]
 
+    def _send_plan(self, group: str) -> tuple[int, list[str], bytes]:
+        """A group's partition, group_send.lua's keys and the entry header: the same on
+        every send to that group, so made once (bounded: a busy server sends to many)."""
+        plan = self._plans.get(group)
+        if plan is None:
+            if len(self._plans) >= 10_000:
+                self._plans.clear()
+            index = self.keys.partition(group)
+            keys = [
+                self.keys.group(group),
+                self.keys.group_meta(group),
+                self.keys.alive(index),
+                self.keys.epoch(index),
+            ]
+            plan = self._plans[group] = (index, keys, entry.header(entry.GROUP, group))
+        return plan
+
     async def _group_send(self, group: str, payload: Frame) -> GroupSendReport:
-        index = self.keys.partition(group)
-        keys = [
-            self.keys.group(group),
-            self.keys.group_meta(group),
-            self.keys.alive(index),
-            self.keys.epoch(index),
-        ]
+        index, keys, header = self._send_plan(group)
         data = self.wire(payload)  # encoded once, sent once
-        args: list[Any] = [entry.header(entry.GROUP, group), data, *self._group_send_args]
+        args: list[Any] = [header, data, *self._group_send_args]
         if group in self.history_groups:
-            keys += self.keys.history(group)
+            keys = keys + self.keys.history(group)
             args += [self.history_size, int(self.history_ttl * 1000), secrets.token_hex(8)]
         total, delivered, full, gone, _, position, epoch, channels = await self.connections.script(
             index, self.scripts["group_send"], keys, args, idempotent=False
@@ -386,10 +398,10 @@ class RedisChannelLayer(BaseChannelLayer):
         full = mailboxes_full + channels_full
         if full or gone:
             self.hub.counters.add("dropped", full + gone)
-        self.drops.record(f"group {group!r}", mailboxes_full, reason=MAILBOXES_FULL)
-        self.drops.record(f"group {group!r}", channels_full)
-        if gone:
-            self._warn_gone(group, gone)
+            self.drops.record(f"group {group!r}", mailboxes_full, reason=MAILBOXES_FULL)
+            self.drops.record(f"group {group!r}", channels_full)
+            if gone:
+                self._warn_gone(group, gone)
         return GroupSendReport(
             group,
             int(total) + local_members,
