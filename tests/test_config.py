@@ -99,7 +99,7 @@ def test_bad_options_raise_configuration_error_at_construction(cls, options, mat
         ({"prefx": "app"}, "did you mean 'prefix'"),
         ({"timeout": 0}, "timeout"),
         ({"heartbeat_interval": 1e9}, "heartbeat_interval"),
-        ({"inbox_capacity": 0}, "inbox_capacity"),
+        ({"mailbox_capacity": 0}, "mailbox_capacity"),
         ({"symmetric_encryption_keys": 5}, "symmetric_encryption_keys"),
         ({"symmetric_encryption_keys": "one-key"}, "symmetric_encryption_keys"),
         ({"hosts": [("localhost", "notaport")]}, "port"),
@@ -114,6 +114,22 @@ def test_bad_options_raise_configuration_error_at_construction(cls, options, mat
 def test_bad_redis_options_raise_configuration_error_at_construction(options, match):
     with pytest.raises(ConfigurationError, match=match):
         RedisChannelLayer(**options)
+
+
+def test_inbox_capacity_is_the_old_name_of_mailbox_capacity():
+    """Renamed (a process's stream is its *mailbox*; an *inbox* is one channel's queue):
+    the old name still works, as a keyword and in a URL, with a DeprecationWarning."""
+    with pytest.warns(DeprecationWarning, match="'mailbox_capacity'"):
+        layer = RedisChannelLayer(hosts=["redis://127.0.0.1:1"], inbox_capacity=7)
+    assert layer.mailbox_capacity == 7
+    with pytest.warns(DeprecationWarning, match="'mailbox_capacity'"):
+        layer = config.layer_from_url("redis://127.0.0.1:1/0?inbox_capacity=9")
+    assert layer.mailbox_capacity == 9
+    assert RedisChannelLayer(hosts=["redis://127.0.0.1:1"]).mailbox_capacity == 10_000
+    with pytest.raises(ConfigurationError, match="give only mailbox_capacity"):
+        RedisChannelLayer(hosts=["redis://127.0.0.1:1"], mailbox_capacity=5, inbox_capacity=7)
+    with pytest.warns(DeprecationWarning), pytest.raises(ConfigurationError, match="mailbox"):
+        RedisChannelLayer(hosts=["redis://127.0.0.1:1"], inbox_capacity=0)
 
 
 def test_url_options_are_coerced_by_their_declared_type():

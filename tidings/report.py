@@ -53,8 +53,8 @@ CHANNELS_FULL = (
     "channel_capacity, or make the consumers faster."
 )
 MAILBOXES_FULL = (
-    "the mailbox of the member channels' process was full (inbox_capacity entries waiting): "
-    "that process is stalled or its reader cannot keep up. Check it, or raise inbox_capacity."
+    "the mailbox of the member channels' process was full (mailbox_capacity entries waiting): "
+    "that process is stalled or its reader cannot keep up. Check it, or raise mailbox_capacity."
 )
 
 

@@ -27,7 +27,7 @@ async def test_a_gone_process_inbox_fills_then_send_raises_channel_full(redis_se
     gone = RedisChannelLayer(hosts=[redis_server.url], prefix="sem2")
     channel = await gone.new_channel()
     await gone.close()  # its reader stops: nobody drains the inbox any more
-    sender = RedisChannelLayer(hosts=[redis_server.url], prefix="sem2", inbox_capacity=3)
+    sender = RedisChannelLayer(hosts=[redis_server.url], prefix="sem2", mailbox_capacity=3)
     for i in range(3):
         await sender.send(channel, {"type": "t", "i": i})
     with pytest.raises(ChannelFull, match="stalled or gone"):
@@ -70,10 +70,10 @@ async def test_a_group_send_to_a_full_mailbox_names_the_mailbox_not_channel_capa
     redis_server, caplog
 ):
     """A member process whose mailbox is full (stalled) misses a group message: the report
-    counts it and the warning names the mailbox and inbox_capacity, not channel capacity
+    counts it and the warning names the mailbox and mailbox_capacity, not channel capacity
     (whose advice, "raise capacity", would not help)."""
     stalled = RedisChannelLayer(hosts=[redis_server.url], prefix="sem3")
-    sender = RedisChannelLayer(hosts=[redis_server.url], prefix="sem3", inbox_capacity=2)
+    sender = RedisChannelLayer(hosts=[redis_server.url], prefix="sem3", mailbox_capacity=2)
     try:
         channel = await stalled.new_channel()
         await stalled.group_add("room", channel)
@@ -88,7 +88,7 @@ async def test_a_group_send_to_a_full_mailbox_names_the_mailbox_not_channel_capa
             sender.drops.flush()
         assert (report.members, report.delivered, report.dropped) == (1, 0, 1), report
         warnings = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
-        assert warnings and "inbox_capacity" in warnings[0], warnings
+        assert warnings and "mailbox_capacity" in warnings[0], warnings
         assert "raise capacity or channel_capacity" not in warnings[0], warnings
     finally:
         await stalled.flush()

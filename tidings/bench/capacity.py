@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import itertools
 import secrets
 import time
@@ -391,11 +390,10 @@ async def measure(quick: bool, cluster: bool) -> Costs:
 
 
 def mailbox_capacity() -> int:
-    """The layer's default ``inbox_capacity`` (entries per mailbox), read from the layer."""
-    from ..layers.redis import RedisChannelLayer
+    """The layer's default ``mailbox_capacity`` (entries per mailbox), from the option table."""
+    from ..rules.options import REDIS
 
-    default = inspect.signature(RedisChannelLayer).parameters["inbox_capacity"].default
-    return int(default)
+    return int(next(o.default for o in REDIS if o.name == "mailbox_capacity"))
 
 
 def expected_distinct(members: int, processes: int) -> float:
@@ -489,7 +487,7 @@ def plan(costs: Costs) -> str:
         f"- 100k ten-member rooms x {costs.group_bytes[10]:.0f} B = "
         f"{100_000 * costs.group_bytes[10] / 1e9:.2f} GB",
         f"- mailbox backlog, worst case (every process stalled, every mailbox full at "
-        f"inbox_capacity = {cap:,} entries, stream mailboxes): one Redis {processes} x "
+        f"mailbox_capacity = {cap:,} entries, stream mailboxes): one Redis {processes} x "
         f"{cap:,} x {costs.stream_entry_bytes:.0f} B = "
         f"{processes * cap * costs.stream_entry_bytes / 1e9:.2f} GB; a cluster, {PARTITIONS} "
         f"mailboxes per process: {processes} x {PARTITIONS} x {cap:,} x "

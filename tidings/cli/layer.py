@@ -2,7 +2,7 @@
 
 All take ``--url`` (default: ``TIDINGS_URL``). ``inspect`` reads Redis directly
 (``tidings.layers.redis.introspection``): the processes that heartbeat (with the counters
-each publishes), groups and their live members, process inboxes and normal channels with
+each publishes), groups and their live members, process mailboxes and normal channels with
 their depths.
 """
 
@@ -30,7 +30,7 @@ def add_parsers(sub: Any) -> None:
     """Add ``inspect``, ``listen``, ``send`` and ``group-send`` to the subcommands."""
     inspect = sub.add_parser(
         "inspect",
-        help="processes, groups, members, inbox depths, drops",
+        help="processes, groups, members, mailbox depths, drops",
         description="Show what a Redis layer holds now: processes (with their counters), "
         "groups and live members, process mailboxes and normal channels with their depths.",
         epilog="A process is STALE when it missed three heartbeats (3 x the URL's "

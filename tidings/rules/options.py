@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -242,7 +243,7 @@ REDIS = (
     Option("hosts", "hosts", None, "Redis URLs, (host, port) tuples or dicts"),
     Option("prefix", "prefix", "asgi", "start of every Redis key"),
     Option("symmetric_encryption_keys", "keys", None, "keys that encrypt payloads"),
-    Option("inbox_capacity", "count", 10_000, "entries a process mailbox holds", 1, 10_000_000),
+    Option("mailbox_capacity", "count", 10_000, "entries a process mailbox holds", 1, 10_000_000),
     Option(
         "heartbeat_interval", "seconds", 5.0, "how often a process says it is alive", 0.05, 3600
     ),
@@ -292,6 +293,24 @@ def unknown(name: object, options: Iterable[str], owner: str) -> ConfigurationEr
     )
 
 
+# Options that were renamed: the old name still works, with a DeprecationWarning.
+RENAMED = {"inbox_capacity": "mailbox_capacity"}
+
+
+def current_name(name: str) -> str:
+    """``name``, or the new name of a renamed option (warning once per call site)."""
+    new = RENAMED.get(name)
+    if new is None:
+        return name
+    warnings.warn(
+        f"the option {name!r} is now called {new!r} (a process's Redis stream is its "
+        f"mailbox; an inbox is one channel's queue); {name!r} still works for now",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+    return new
+
+
 def parse_query(
     schema: Iterable[Option], pairs: Iterable[tuple[str, str]], owner: str
 ) -> dict[str, Any]:
@@ -299,6 +318,7 @@ def parse_query(
     options = {option.name: option for option in schema}
     parsed: dict[str, Any] = {}
     for name, text in pairs:
+        name = current_name(name) if name not in options else name
         if name not in options:
             raise unknown(name, options, owner)
         parsed[name] = options[name].parse(text)

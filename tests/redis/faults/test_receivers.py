@@ -57,7 +57,7 @@ async def test_remote_group_add_to_a_full_inbox_raises_and_adds_nobody(own_redis
     full raises ChannelFull and changes nothing: no later group_send counts a member
     that never joined."""
     target = RedisChannelLayer(hosts=[own_redis.url], prefix="ffull")
-    other = RedisChannelLayer(hosts=[own_redis.url], prefix="ffull", inbox_capacity=5)
+    other = RedisChannelLayer(hosts=[own_redis.url], prefix="ffull", mailbox_capacity=5)
     try:
         channel = await target.new_channel()
         await target.send(channel, {"type": "warm"})  # the reader has beaten once

@@ -1,6 +1,6 @@
 """The bytes of one Redis list entry: built and parsed here, nowhere else. Pure, no I/O.
 
-An entry is what a sender (or a Lua script on its behalf) pushes onto a process's inbox
+An entry is what a sender (or a Lua script on its behalf) pushes onto a process's mailbox
 list or a normal channel's list::
 
     offset  size  field
@@ -19,7 +19,7 @@ Why this shape:
   15 bytes, without decoding anything.
 - The sender sends the *header* (kind and target, ``header()``) and the *payload* once per
   call; a script writes ``deadline .. position block .. header .. payload`` into each member
-  inbox, and the bare payload into history, so a group_send's payload crosses the wire once
+  mailbox, and the bare payload into history, so a group_send's payload crosses the wire once
   and is never packed twice (today's envelope packs it inside msgpack and sends it again
   for normal channels).
 - The payload is the last field and is not wrapped, so a receiving process decodes it once

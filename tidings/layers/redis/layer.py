@@ -23,7 +23,7 @@ How it moves messages (keys in ``keys.py``):
   stopped beating.
 
 Capacity: a direct send to *another* process's channel raises ``ChannelFull`` when that
-process's mailbox holds ``inbox_capacity`` entries (it is stalled or gone; a live process
+process's mailbox holds ``mailbox_capacity`` entries (it is stalled or gone; a live process
 drains its mailbox continuously; the option keeps its channels_redis-era name).
 Per-channel capacity is enforced where the channel is read: a message that finds its
 channel full there is dropped, counted and logged.
@@ -41,10 +41,11 @@ from typing import Any, Unpack
 
 from ...codec import Frame, from_bytes, to_bytes, with_position
 from ...crypto import Encryption
-from ...exceptions import BackendUnavailable, HistoryUnavailable, LayerClosed
+from ...exceptions import BackendUnavailable, ConfigurationError, HistoryUnavailable, LayerClosed
 from ...hub import Hub
 from ...report import MAILBOXES_FULL, GroupSendReport
 from ...rules.options import REDIS as REDIS_OPTIONS
+from ...rules.options import current_name
 from ...rules.options import resolve as resolve_options
 from ...rules.patterns import escape_glob
 from ...rules.positions import POSITION_KEY, Position, resume_problem
@@ -68,7 +69,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
     ``hosts`` takes channels_redis's forms; several hosts shard channels and groups.
     ``timeout`` bounds how long a call waits for an unreachable Redis before raising
-    ``BackendUnavailable``; receivers reconnect by themselves. ``inbox_capacity`` is how
+    ``BackendUnavailable``; receivers reconnect by themselves. ``mailbox_capacity`` is how
     many entries a process's mailbox (a Redis stream) holds before sends to it fail.
     ``partitions``: how many hash slots keys are spread over (None: 16 on a Redis Cluster,
     else one per host). ``batch_window``: under load, a process reads group messages from
@@ -81,18 +82,27 @@ class RedisChannelLayer(BaseChannelLayer):
         hosts: object = None,
         prefix: str = "asgi",
         symmetric_encryption_keys: Sequence[str | bytes] | None = None,
-        inbox_capacity: int = 10_000,
+        mailbox_capacity: int | None = None,
         heartbeat_interval: float = 5.0,
         timeout: float = 5.0,
         partitions: int | None = None,
         batch_window: float = 0.001,
         **options: Unpack[LayerOptions],
     ) -> None:
+        if "inbox_capacity" in options:  # its old name
+            legacy = options.pop("inbox_capacity")  # type: ignore[typeddict-item]
+            if mailbox_capacity is not None:
+                raise ConfigurationError(
+                    "RedisChannelLayer got both mailbox_capacity and inbox_capacity (its old "
+                    "name); give only mailbox_capacity."
+                )
+            current_name("inbox_capacity")
+            mailbox_capacity = legacy
         own = {
             "hosts": hosts,
             "prefix": prefix,
             "symmetric_encryption_keys": symmetric_encryption_keys,
-            "inbox_capacity": inbox_capacity,
+            **({} if mailbox_capacity is None else {"mailbox_capacity": mailbox_capacity}),
             "heartbeat_interval": heartbeat_interval,
             "timeout": timeout,
             "partitions": partitions,
@@ -108,7 +118,7 @@ class RedisChannelLayer(BaseChannelLayer):
             count = CLUSTER_PARTITIONS if self.cluster else len(self.hosts)
         self.partitions: int = count
         self.keys = Keys(self.prefix, count)
-        self.inbox_capacity: int = values["inbox_capacity"]
+        self.mailbox_capacity: int = values["mailbox_capacity"]
         self.heartbeat_interval: float = values["heartbeat_interval"]
         self.crypto = Encryption(symmetric_encryption_keys) if symmetric_encryption_keys else None
         self.instance = secrets.token_hex(8)
@@ -129,7 +139,7 @@ class RedisChannelLayer(BaseChannelLayer):
             self.instance,
             int(self.group_expiry * 1000),
             self._expiry_ms,
-            self.inbox_capacity,
+            self.mailbox_capacity,
             self.background.spawn,
         )
         # One reader per partition: a group send reaches this process through its mailbox
@@ -159,7 +169,7 @@ class RedisChannelLayer(BaseChannelLayer):
             str(v).encode()
             for v in (
                 self._expiry_ms,
-                self.inbox_capacity,
+                self.mailbox_capacity,
                 self.stale_after_ms,
                 self.memberships.member,
             )
@@ -220,7 +230,7 @@ class RedisChannelLayer(BaseChannelLayer):
             index = self.keys.partition(instance)
             script, keys = self.scripts["send_mailbox"], [self.keys.mailbox(index, instance)]
             header = entry.header(entry.DIRECT, channel)
-            args: list[Any] = [header, self.wire(payload), self._expiry_ms, self.inbox_capacity]
+            args: list[Any] = [header, self.wire(payload), self._expiry_ms, self.mailbox_capacity]
         else:
             index = self.keys.partition(channel)
             script, keys = self.scripts["send_channel"], [self.keys.channel(channel)]
@@ -232,8 +242,8 @@ class RedisChannelLayer(BaseChannelLayer):
         if instance is None or instance == self.instance:
             return super()._full_reason(channel)
         return (
-            f"The process that owns {channel!r} has {self.inbox_capacity} messages waiting in "
-            "its mailbox (inbox_capacity): it is stalled or gone. Retry later, or check it."
+            f"The process that owns {channel!r} has {self.mailbox_capacity} messages waiting in "
+            "its mailbox (mailbox_capacity): it is stalled or gone. Retry later, or check it."
         )
 
     async def _receive(self, channel: str) -> Frame:

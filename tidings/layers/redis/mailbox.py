@@ -172,7 +172,7 @@ class MailboxReader:
             return
         self.stopped = False
         self.task = asyncio.get_running_loop().create_task(
-            self._run(), name=f"tidings-inbox-{self.index}"
+            self._run(), name=f"tidings-mailbox-{self.index}"
         )
         self.task.add_done_callback(self._carry_on)
 

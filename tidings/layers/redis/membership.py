@@ -148,7 +148,7 @@ class Memberships:
         if not sent:
             raise ChannelFull(
                 f"Cannot change the memberships of {channel!r}: the process that owns it has "
-                f"{self.mailbox_capacity} messages waiting in its mailbox (inbox_capacity); "
+                f"{self.mailbox_capacity} messages waiting in its mailbox (mailbox_capacity); "
                 "it is stalled or gone. Nothing was changed; retry later."
             )
 

@@ -15,8 +15,8 @@ Processes notice the move at slightly different moments (up to ``CHECK_EVERY`` a
 in between the two masters disagree: a sender still on the old master writes entries the
 new one never gets, and a reader still on the old master pops entries that the new one
 also has (written before the promotion; the pop is not replicated). So each process's
-inbox reader keeps a ``Handover``: it remembers a digest of what it delivered lately, and
-after a move it drains its inbox on the old master for ``DRAIN_FOR`` seconds; while that
+mailbox reader keeps a ``Handover``: it remembers a digest of what it delivered lately, and
+after a move it drains its mailbox on the old master for ``DRAIN_FOR`` seconds; while that
 lasts, an entry already delivered (from either master) is skipped, not delivered twice.
 """
 
@@ -34,7 +34,7 @@ import redis.asyncio as aioredis
 logger = logging.getLogger("tidings.redis")
 CHECK_EVERY = 0.5  # seconds between questions to the sentinels, per client
 ASK_TIMEOUT = 2.0  # a sentinel that does not answer in this long is skipped this round
-# How long a reader also drains its inbox on the old master after a move: the old master
+# How long a reader also drains its mailbox on the old master after a move: the old master
 # stays writable until the sentinels demote it (measured ~11 s after SENTINEL FAILOVER),
 # and a sender that was idle may write there once more; the drain ends sooner when the
 # old master refuses (demoted: READONLY) or is gone.
@@ -118,7 +118,7 @@ class MasterWatch:
 
 
 class Handover:
-    """One inbox reader's side of a failover: skip what was delivered already, and drain
+    """One mailbox reader's side of a failover: skip what was delivered already, and drain
     what senders left on the old master before they noticed the move."""
 
     def __init__(self, label: str, key: str, options: Mapping[str, Any]) -> None:

@@ -28,7 +28,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expiry = tonumber(ARGV[3])
 local deadline = string.format('%015d', now + expiry)
-local inbox_cap = tonumber(ARGV[4])
+local mailbox_cap = tonumber(ARGV[4])
 local cutoff = now - tonumber(ARGV[5])
 local dead = now - tonumber(ARGV[5]) * 10  -- RedisChannelLayer.dead_after_ms
 -- First every target is read, then (if all are here) written: nothing or everything.
@@ -61,7 +61,7 @@ for _, m in ipairs(members) do
       if type(n) == 'table' or (n == 0 and redis.call('EXISTS', key) == 0) then
         return {'retry', instance}
       end
-      if n < inbox_cap then
+      if n < mailbox_cap then
         table.insert(boxes, key)
         delivered = delivered + meta
         processes = processes + 1
