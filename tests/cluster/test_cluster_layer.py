@@ -84,8 +84,15 @@ async def test_a_group_spanning_processes_homed_on_different_masters(redis_clust
             for channel in channels:
                 await sender.send(channel, {"type": "t", "i": i})
         for peer, channel in zip(peers, channels, strict=True):
-            result = peer.expect("RESULT", 60)
-            assert result[channel] == list(range(2 * count))  # all, once, in order
+            got = peer.expect("RESULT", 60)[channel]
+            # All, once; in order per kind. The group's messages come through this process's
+            # mailbox in the group's partition, the direct ones through its home partition
+            # (another master): two streams, two readers, so a direct send may overtake
+            # an earlier group send (docs/redis-design.md, "Ordering"; batch_window makes
+            # that likely: the group reader waits up to 1 ms between reads under load).
+            assert sorted(got) == list(range(2 * count))
+            assert [i for i in got if i < count] == list(range(count))
+            assert [i for i in got if i >= count] == list(range(count, 2 * count))
     finally:
         for peer in peers:
             peer.kill()

@@ -426,10 +426,10 @@ class Connections:
         limit = self.timeout + extra
         problem = "it did not answer"
         delay = 0.05
-        task = asyncio.current_task()
-        deadlines = self.deadlines()
+        loop = asyncio.get_running_loop()  # once: on Python 3.11 each lookup is a getpid()
+        task = asyncio.current_task(loop)
+        deadlines = self._deadlines.get(loop) or self.deadlines()
         token = deadlines.add(task, limit)
-        cluster = isinstance(self.hosts[partition % len(self.hosts)], ClusterHost)
         try:
             while True:
                 client = self.client(partition)
@@ -464,7 +464,8 @@ class Connections:
                     problem = reason
                 await asyncio.sleep(jittered(delay))
                 delay = min(delay * 2, 1.0)
-                if cluster:  # a master failed over or a slot moved: learn the slot map again
+                if isinstance(self.hosts[partition % len(self.hosts)], ClusterHost):
+                    # a master failed over or a slot moved: learn the slot map again
                     await refresh_slots(client)
         except asyncio.CancelledError:
             if not deadlines.fired(token) or task is None or task.uncancel() > 0:
