@@ -52,6 +52,30 @@ async def test_cross_process_scenarios_on_tidings(redis_server, idle):
     rooms = await crossproc.concurrent_groups("tidings", url, 3, 7, 4, senders=5)
     assert (rooms.received, rooms.expected, rooms.check) == (84, 84, "ok")
     assert len(rooms.latencies) == 84 and rooms.cpu_per_1000 is not None
+    assert len(rooms.receivers_cpu) == 2 and len(fan.receivers_cpu) == 2  # each worker's
+    assert fan.cpu_per_1000 is not None
+
+
+async def test_the_cpu_budget_accounts_for_every_process(redis_server, idle, monkeypatch):
+    """``python -m tidings.bench.budget``: CPU per send of the sender, each receiver and
+    Redis, for tidings and pubsub (a small scenario here; the real ones take seconds)."""
+    from tidings.bench import budget
+
+    small = (lambda kind, url: crossproc.concurrent_groups(kind, url, 2, 5, 3, senders=4), 2)
+    monkeypatch.setitem(budget.SCENARIOS, "tiny", small)
+    for kind in ("tidings", "pubsub"):
+        found = await budget.measure("tiny", kind, redis_server.url)
+        assert found.rate > 0 and found.sender > 0 and found.redis > 0, found
+        assert len(found.receivers) == 2 and all(r > 0 for r in found.receivers), found
+        assert found.total > found.sender and "µs a send" in found.line()
+
+
+def test_the_cpu_budget_command_refuses_an_unknown_scenario(capsys):
+    from tidings.bench import budget
+
+    with pytest.raises(SystemExit):
+        budget.cli(["rooms3"])
+    assert "choose from fanout10, rooms1, rooms10" in capsys.readouterr().err
 
 
 def test_the_plan_has_the_small_groups_rows_and_the_redis_py_floor():

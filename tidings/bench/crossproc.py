@@ -140,6 +140,7 @@ async def fanout(
         sum(r["duplicates"] for r in results),
         [x for r in results for x in r["latencies"]],
         cpu_per_1000=cpu / max(1, sends) * 1000,
+        receivers_cpu=[r["cpu"] for r in results if "cpu" in r],
     )
 
 
@@ -231,6 +232,7 @@ async def concurrent_groups(
         latencies=[x for r in results for x in r["latencies"]],
         note=f"{groups} groups x {sends} sends; received counts deliveries",
         cpu_per_1000=cpu / len(order) * 1000,
+        receivers_cpu=[r["cpu"] for r in results if "cpu" in r],
     )
 
 

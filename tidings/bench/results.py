@@ -23,7 +23,8 @@ class Outcome:
     latencies: list[float] = field(default_factory=list)  # seconds
     timed_out: bool = False
     note: str = ""
-    cpu_per_1000: float | None = None
+    cpu_per_1000: float | None = None  # the sending process's CPU seconds per 1000 sends
+    receivers_cpu: list[float] = field(default_factory=list)  # each receiver's CPU seconds
 
     @property
     def lost(self) -> int:
