@@ -63,7 +63,7 @@ async def test_group_messages_under_load_share_reads(window: float) -> None:
             assert reads <= 12, f"{reads} reads for 40 messages: the window did not batch"
             assert worst < window + 0.35, f"a message waited {worst:.3f}s"
         else:
-            assert reads >= 25, f"{reads} reads for 40 messages"  # the test can tell
+            assert reads >= 20, f"{reads} reads for 40 messages"  # the test can tell
     finally:
         for layer in (sender, receiver):
             await layer.flush()
