@@ -43,8 +43,9 @@ async def test_cross_process_scenarios_on_tidings(redis_server, idle):
     assert (fan.received, fan.expected, fan.duplicates) == (30, 30, 0) and fan.latencies
     queue = await crossproc.worker_queue("tidings", url, 50)
     assert (queue.received, queue.duplicates, queue.check) == (50, 0, "ok")
-    p2p = await crossproc.point_to_point("tidings", url, 2, 5)
+    p2p = await crossproc.point_to_point("tidings", url, 2, 5, echo_cpu=True)
     assert p2p.received == 10
+    assert len(p2p.receivers_cpu) == 1 and p2p.cpu_per_1000  # the echo process's, the pinger's
     groups = await crossproc.small_groups("tidings", url, 20)
     assert groups.received == 20
     # 7 groups of 3 members over 2 receiver processes, 4 sends each, 5 concurrent senders:
@@ -67,7 +68,7 @@ async def test_the_cpu_budget_accounts_for_every_process(redis_server, idle, mon
         found = await budget.measure("tiny", kind, redis_server.url)
         assert found.rate > 0 and found.sender > 0 and found.redis > 0, found
         assert len(found.receivers) == 2 and all(r > 0 for r in found.receivers), found
-        assert found.total > found.sender and "µs a send" in found.line()
+        assert found.total > found.sender and "µs each" in found.line()
 
 
 def test_the_cpu_budget_command_refuses_an_unknown_scenario(capsys):
@@ -75,7 +76,7 @@ def test_the_cpu_budget_command_refuses_an_unknown_scenario(capsys):
 
     with pytest.raises(SystemExit):
         budget.cli(["rooms3"])
-    assert "choose from fanout10, rooms1, rooms10" in capsys.readouterr().err
+    assert "choose from fanout10, rooms1, rooms10, p2p" in capsys.readouterr().err
 
 
 def test_the_plan_has_the_small_groups_rows_and_the_redis_py_floor():

@@ -10,13 +10,16 @@ setup ``group_add`` calls), then the rate ratio of that pair of runs.
 
 Scenarios (the bench's own functions and sizes): ``fanout10`` (one sender awaiting each
 group_send to 10 members in 2 processes), ``rooms1`` and ``rooms10`` (16 concurrent
-senders, random 1- or 10-member groups).
+senders, random 1- or 10-member groups), ``p2p`` (20 concurrent ping-pongs with an echo
+process; figures per round trip, the echo process's CPU includes its replies). Receiving
+processes end ``TIDINGS_BENCH_IDLE`` seconds (here 1 unless set) after the last message.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -29,12 +32,14 @@ SCENARIOS: dict[str, tuple[Callable[[str, str], Awaitable[Outcome]], int]] = {
     "fanout10": (lambda kind, url: crossproc.fanout(kind, url, 10, 50), 10),
     "rooms1": (lambda kind, url: crossproc.concurrent_groups(kind, url, 1, 2000, 5, 16), 1),
     "rooms10": (lambda kind, url: crossproc.concurrent_groups(kind, url, 10, 400, 10, 16), 10),
+    # per round trip; the receiver is the echo process (its CPU includes its replies)
+    "p2p": (lambda kind, url: crossproc.point_to_point(kind, url, 20, 100, echo_cpu=True), 1),
 }
 
 
 @dataclass
 class Budget:
-    """One layer's CPU per send in one run of a scenario, in µs."""
+    """One layer's CPU per send (per round trip for p2p) in one run of a scenario, in µs."""
 
     layer: str
     rate: float
@@ -50,7 +55,7 @@ class Budget:
         parts = " + ".join(f"{r:.1f}" for r in self.receivers)
         return (
             f"{self.layer:26s} {self.rate:>10,.0f}/s  sender {self.sender:5.1f}  "
-            f"receivers {parts}  redis {self.redis:5.1f}  = {self.total:6.1f} µs a send"
+            f"receivers {parts}  redis {self.redis:5.1f}  = {self.total:6.1f} µs each"
         )
 
 
@@ -82,6 +87,7 @@ async def _redis_cpu(client: object) -> float:
 
 
 async def main(names: list[str], runs: int) -> None:
+    os.environ.setdefault("TIDINGS_BENCH_IDLE", "1")  # the workers' wait after the last message
     server = RedisServer().start()
     try:
         for name in names:
@@ -91,7 +97,7 @@ async def main(names: list[str], runs: int) -> None:
                 print(f"{name}: {ours.line()}")
                 print(f"{name}: {theirs.line()}")
                 print(
-                    f"{name}: rate ratio {ours.rate / theirs.rate:.2f}, CPU per send ratio "
+                    f"{name}: rate ratio {ours.rate / theirs.rate:.2f}, CPU ratio "
                     f"{theirs.total / ours.total:.2f} (pubsub / tidings)",
                     flush=True,
                 )

@@ -236,14 +236,20 @@ async def concurrent_groups(
     )
 
 
-async def point_to_point(kind: str, url: str, pairs: int = 20, trips: int = 100) -> Outcome:
-    """``pairs`` concurrent ping-pongs between this process and an echo process."""
+async def point_to_point(
+    kind: str, url: str, pairs: int = 20, trips: int = 100, echo_cpu: bool = False
+) -> Outcome:
+    """``pairs`` concurrent ping-pongs between this process and an echo process.
+    ``echo_cpu``: also wait for the echo process to report its CPU (it ends after
+    ``TIDINGS_BENCH_IDLE`` seconds without a ping)."""
     prefix = f"bp{secrets.token_hex(3)}"
     worker = Worker("echo", kind, url, prefix, pairs)
     (targets,) = await _start([worker])
     layer = make_redis_layer(kind, url, prefix, capacity=1000)
     latencies: list[float] = []
     received = 0
+    echo: list[float] = []
+    cpu = time.process_time()
     try:
 
         async def pinger(target: str) -> None:
@@ -260,6 +266,9 @@ async def point_to_point(kind: str, url: str, pairs: int = 20, trips: int = 100)
         with suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(pinger(t) for t in targets)), 120)
         elapsed = time.time() - start
+        cpu = time.process_time() - cpu  # the pinging process, setup of its channels included
+        if echo_cpu:
+            echo.append((await worker.expect("RESULT", 120))["cpu"])
     finally:
         worker.stop()
         await _close(layer, url, prefix)
@@ -272,6 +281,8 @@ async def point_to_point(kind: str, url: str, pairs: int = 20, trips: int = 100)
         pairs * trips,
         received,
         latencies=latencies,
+        cpu_per_1000=cpu / max(1, received) * 1000,
+        receivers_cpu=echo,
     )
 
 
