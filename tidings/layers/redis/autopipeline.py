@@ -71,7 +71,8 @@ DEFAULT_LINGER = 0.05
 
 @dataclass
 class PipelineStatistics:
-    """What one ``AutoPipeline`` did; written only by its sender task."""
+    """What one ``AutoPipeline`` did; written by whichever task makes a trip (the sender,
+    or a lone caller's own: one trip at a time)."""
 
     calls: int = 0  # commands sent to Redis
     round_trips: int = 0  # pipelines executed
@@ -277,20 +278,15 @@ class AutoPipeline:
             return await _cluster_trip(client, commands)
         pool = client.connection_pool
         conn = self._conn
-        if conn is not None and await _closed_by_server(conn):
-            # Held while idle and closed meanwhile (a restart, CLIENT KILL): found before
-            # sending (as the pool's checkout finds it), so the calls cannot fail in a way
-            # that looks like a reply lost after they ran, which sends must not retry.
-            self._conn = None
-            await conn.disconnect(nowait=True)
-            await pool.release(conn)
-            conn = None
         if conn is None:
             conn = self._conn = await pool.get_connection()  # type: ignore[no-untyped-call]
-            reader = getattr(conn, "_reader", None)
-            if reader is not None and reader.at_eof():  # closed, and the pool's check missed it
-                await conn.disconnect(nowait=True)
-                await conn.connect()
+        if _closed_by_server(conn):
+            # Closed since its last use (a restart, CLIENT KILL), held or just checked out
+            # (the pool's own check can miss it): found before sending, so the calls cannot
+            # fail in a way that looks like a reply lost after they ran, which sends must
+            # not retry.
+            await conn.disconnect(nowait=True)
+            await conn.connect()
         try:
             packed = pack(commands, conn)
             await conn.send_packed_command(packed)
@@ -421,7 +417,7 @@ def _master_of(client: Any, args: Sequence[Any]) -> str:
         return ""
 
 
-async def _closed_by_server(conn: AbstractConnection) -> bool:
+def _closed_by_server(conn: AbstractConnection) -> bool:
     """Whether this idle connection is unusable: closed by the server, or holding stray
     data. Asked of the kernel (a zero-timeout ``select`` on the socket: readable means an
     end of file or bytes nobody asked for) plus what the stream reader already took in.

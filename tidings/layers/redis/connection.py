@@ -268,7 +268,7 @@ class Connections:
 
     def client(self, partition: int) -> Client:
         """The running loop's client of the host keeping ``partition``."""
-        index = partition % len(self.hosts)
+        index = self.host_of(partition)
         loop = asyncio.get_running_loop()
         clients = self._clients.get(loop)
         if clients is None:
@@ -392,14 +392,14 @@ class Connections:
         """Cut off the running loop's round trip in flight to ``partition``'s host (a
         caller's deadline fired: the connection is silent or Redis stalled)."""
         clients = self._clients.get(asyncio.get_running_loop())
-        client = clients[partition % len(self.hosts)] if clients else None
+        client = clients[self.host_of(partition)] if clients else None
         pipeline = self._pipelines.get(client) if client is not None else None
         if pipeline is not None:
             pipeline.abort_trip()
 
-    def deadlines(self) -> Deadlines:
-        """The running loop's deadlines."""
-        loop = asyncio.get_running_loop()
+    def deadlines(self, loop: asyncio.AbstractEventLoop | None = None) -> Deadlines:
+        """The running loop's deadlines (``loop``: that loop, already looked up)."""
+        loop = loop or asyncio.get_running_loop()
         deadlines = self._deadlines.get(loop)
         if deadlines is None:
             deadlines = self._deadlines[loop] = Deadlines()
@@ -422,13 +422,13 @@ class Connections:
         (refused connections, error replies such as OOM or MOVED, a slot on the move); a
         connection lost after it was written raises ``BackendUnavailable`` saying it may
         or may not have been done, because running it again could deliver it twice."""
-        label = self._labels[partition % len(self.hosts)]
+        label = self._labels[self.host_of(partition)]
         limit = self.timeout + extra
         problem = "it did not answer"
         delay = 0.05
         loop = asyncio.get_running_loop()  # once: on Python 3.11 each lookup is a getpid()
         task = asyncio.current_task(loop)
-        deadlines = self._deadlines.get(loop) or self.deadlines()
+        deadlines = self.deadlines(loop)
         token = deadlines.add(task, limit)
         try:
             while True:
@@ -464,7 +464,7 @@ class Connections:
                     problem = reason
                 await asyncio.sleep(jittered(delay))
                 delay = min(delay * 2, 1.0)
-                if isinstance(self.hosts[partition % len(self.hosts)], ClusterHost):
+                if isinstance(self.hosts[self.host_of(partition)], ClusterHost):
                     # a master failed over or a slot moved: learn the slot map again
                     await refresh_slots(client)
         except asyncio.CancelledError:

@@ -426,7 +426,7 @@ class RedisChannelLayer(BaseChannelLayer):
     ) -> tuple[int, int]:
         """Send a group message to the group's normal-channel members (``channels``:
         name, capacity or '' pairs), each in its own partition; (queued, full)."""
-        mark = f"{len(position):02d}".encode() + position if position else b"00"
+        mark = entry.position_block(_text(position) if position else None)
         script = self.scripts["send_channel"]
 
         async def one(name: str, raw: bytes) -> Any:

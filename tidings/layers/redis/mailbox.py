@@ -315,11 +315,12 @@ class MailboxReader:
                     conn = await self._cluster_connection(client, conn_box[0])
                 else:
                     conn = conn_box[0] or client.connection_pool.make_connection()  # type: ignore[no-untyped-call]
-                # Its deadline notices a silent connection, and it reads at least once a
-                # second: redis-py's idle health check would only cost a clock read (and
-                # on Python 3.11 a getpid) per command and reply.
-                conn.health_check_interval = 0
-                conn_box[0] = conn
+                if conn is not conn_box[0]:
+                    # Its deadline notices a silent connection, and it reads at least once
+                    # a second: redis-py's idle health check would only cost a clock read
+                    # (and on Python 3.11 a getpid) per command and reply.
+                    conn.health_check_interval = 0
+                    conn_box[0] = conn
                 await _connect(conn, client)
                 if time.monotonic() >= next_beat:
                     # On the reader's connection: one connection to notice silence on, as
