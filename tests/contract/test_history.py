@@ -32,6 +32,18 @@ async def test_messages_carry_positions_and_missed_ones_come_back(make_layer):
     assert len(await layer.group_history("feed.1")) == 3
 
 
+async def test_a_normal_channel_member_gets_the_same_position(make_layer):
+    """A worker queue in a history group: its copy carries the position too (on Redis it
+    is sent by the layer to the queue's own partition, not by the group's script)."""
+    layer = make_layer(history_groups=["feed"])
+    channel = await layer.new_channel()
+    await layer.group_add("feed", channel)
+    await layer.group_add("feed", "jobs.feed")
+    await layer.group_send("feed", {"type": "t", "n": 1})
+    mine, queued = await take(layer, channel), await take(layer, "jobs.feed")
+    assert queued == mine and parse_position(queued[POSITION_KEY]).offset == 1
+
+
 async def test_trimmed_history_says_so_instead_of_returning_part(make_layer):
     layer = make_layer(history_groups=["feed"], history_size=3)
     channel = await layer.new_channel()

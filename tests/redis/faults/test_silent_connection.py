@@ -8,8 +8,6 @@ import time
 
 import pytest
 
-from tidings.layers.redis import RedisChannelLayer
-
 from ...servers import SilentProxy
 from .conftest import eventually, tidings_lines
 
@@ -18,13 +16,13 @@ pytestmark = pytest.mark.slow  # seconds of real fault time; still run by ./scri
 DETECT_BOUND = 6.0  # block time (1 s) + GRACE (2 s) + backoff, with room for a busy machine
 
 
-async def test_reader_notices_a_silent_connection_and_resumes(own_redis, caplog):
+async def test_reader_notices_a_silent_connection_and_resumes(own_redis, layers, caplog):
     """Promise: a reader whose connection goes silent notices within a few seconds,
     reconnects (counted), logs one line when lost and one when back, and receives
     again; messages sent from then on all arrive, in order."""
     proxy = SilentProxy(own_redis.port)
-    layer = RedisChannelLayer(hosts=[proxy.url], prefix="fsilent", heartbeat_interval=1.0)
-    sender = RedisChannelLayer(hosts=[own_redis.url], prefix="fsilent")
+    layer = layers(proxy.url, "fsilent", heartbeat_interval=1.0)
+    sender = layers(own_redis.url, "fsilent")
     try:
         channel = await layer.new_channel()
         await sender.send(channel, {"type": "t", "i": -1})
@@ -46,18 +44,16 @@ async def test_reader_notices_a_silent_connection_and_resumes(own_redis, caplog)
         assert len(tidings_lines(caplog, "is back on Redis")) == 1
         print(f"silent connection noticed and replaced in {recovered:.2f}s")
     finally:
-        await layer.close()
-        await sender.close()
         proxy.close()
 
 
-async def test_a_read_whose_reply_is_lost_is_read_again(own_redis):
+async def test_a_read_whose_reply_is_lost_is_read_again(own_redis, layers):
     """Promise (acknowledged reads): the reader's blocking read reached Redis, took the
     entries that arrived, and its reply was lost with the connection. Those entries are
     read again on the new connection: every message arrives, once, in order."""
     proxy = SilentProxy(own_redis.port)
-    layer = RedisChannelLayer(hosts=[proxy.url], prefix="flostreply", heartbeat_interval=1.0)
-    sender = RedisChannelLayer(hosts=[own_redis.url], prefix="flostreply")
+    layer = layers(proxy.url, "flostreply", heartbeat_interval=1.0)
+    sender = layers(own_redis.url, "flostreply")
     try:
         channel = await layer.new_channel()
         await sender.send(channel, {"type": "t", "i": -1})
@@ -76,6 +72,4 @@ async def test_a_read_whose_reply_is_lost_is_read_again(own_redis):
         assert layer.hub.statistics().received == 11, "an entry was delivered twice"
         assert layer.statistics().reconnects >= 1
     finally:
-        await layer.close()
-        await sender.close()
         proxy.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import pytest
 import redis
@@ -47,49 +48,44 @@ async def _replace_stream(
     await eventually(back, 10, "the reader reconnecting")
 
 
-async def test_entries_numbered_below_the_last_one_read_are_still_read(own_redis):
+@pytest.fixture
+def admin(own_redis) -> Iterator[redis.Redis]:
+    client = redis.Redis(port=own_redis.port)
+    yield client
+    client.close()
+
+
+async def test_entries_numbered_below_the_last_one_read_are_still_read(own_redis, layers, admin):
     """Promise: after the reader read an entry numbered in the future (the old master's
     clock was ahead), entries the new master numbers lower all arrive."""
-    layer = RedisChannelLayer(hosts=[own_redis.url], prefix="fcursor", heartbeat_interval=1.0)
-    sender = RedisChannelLayer(hosts=[own_redis.url], prefix="fcursor")
-    admin = redis.Redis(port=own_redis.port)
-    try:
-        channel = await layer.new_channel()
-        ahead = int(time.time() * 1000) + 3_600_000
-        admin.xadd(layer.readers[0].key, {"e": _entry(channel, {"i": -1})}, id=f"{ahead}-0")
-        assert await _received(layer, channel) == -1
-        await _replace_stream(layer, admin)
-        for i in range(5):
-            await sender.send(channel, {"type": "t", "i": i})
-        assert [await _received(layer, channel) for _ in range(5)] == list(range(5))
-    finally:
-        await layer.close()
-        await sender.close()
-        admin.close()
+    layer = layers(own_redis.url, "fcursor", heartbeat_interval=1.0)
+    sender = layers(own_redis.url, "fcursor")
+    channel = await layer.new_channel()
+    ahead = int(time.time() * 1000) + 3_600_000
+    admin.xadd(layer.readers[0].key, {"e": _entry(channel, {"i": -1})}, id=f"{ahead}-0")
+    assert await _received(layer, channel) == -1
+    await _replace_stream(layer, admin)
+    for i in range(5):
+        await sender.send(channel, {"type": "t", "i": i})
+    assert [await _received(layer, channel) for _ in range(5)] == list(range(5))
 
 
-async def test_entries_already_delivered_are_not_delivered_again(own_redis):
+async def test_entries_already_delivered_are_not_delivered_again(own_redis, layers, admin):
     """Promise: entries the reader delivered that come back with the new master (same ids:
     their trim had not reached the replica) are not delivered twice; the rest arrive."""
-    layer = RedisChannelLayer(hosts=[own_redis.url], prefix="fcursor2", heartbeat_interval=1.0)
-    sender = RedisChannelLayer(hosts=[own_redis.url], prefix="fcursor2")
-    admin = redis.Redis(port=own_redis.port)
-    try:
-        channel = await layer.new_channel()
-        soon = int(time.time() * 1000) + 2_000
-        delivered = [(f"{soon}-{n}", _entry(channel, {"i": -n})) for n in range(1, 4)]
-        for stream_id, data in delivered:
-            admin.xadd(layer.readers[0].key, {"e": data}, id=stream_id)
-        assert [await _received(layer, channel) for _ in range(3)] == [-1, -2, -3]
-        undelivered = (f"{soon}-9", _entry(channel, {"i": 100}))
-        await _replace_stream(layer, admin, *delivered, undelivered)
-        for i in range(3):
-            await sender.send(channel, {"type": "t", "i": i})
-        got = [await _received(layer, channel) for _ in range(4)]
-        assert sorted(got) == [0, 1, 2, 100], got
-        await asyncio.sleep(1.0)
-        assert layer.hub.statistics().received == 7, "an entry was delivered twice"
-    finally:
-        await layer.close()
-        await sender.close()
-        admin.close()
+    layer = layers(own_redis.url, "fcursor2", heartbeat_interval=1.0)
+    sender = layers(own_redis.url, "fcursor2")
+    channel = await layer.new_channel()
+    soon = int(time.time() * 1000) + 2_000
+    delivered = [(f"{soon}-{n}", _entry(channel, {"i": -n})) for n in range(1, 4)]
+    for stream_id, data in delivered:
+        admin.xadd(layer.readers[0].key, {"e": data}, id=stream_id)
+    assert [await _received(layer, channel) for _ in range(3)] == [-1, -2, -3]
+    undelivered = (f"{soon}-9", _entry(channel, {"i": 100}))
+    await _replace_stream(layer, admin, *delivered, undelivered)
+    for i in range(3):
+        await sender.send(channel, {"type": "t", "i": i})
+    got = [await _received(layer, channel) for _ in range(4)]
+    assert sorted(got) == [0, 1, 2, 100], got
+    await asyncio.sleep(1.0)
+    assert layer.hub.statistics().received == 7, "an entry was delivered twice"
