@@ -430,10 +430,12 @@ class Connections:
         task = asyncio.current_task(loop)
         deadlines = self.deadlines(loop)
         token = deadlines.add(task, limit)
+        calling = False  # in op (its call queued or in a trip), not pausing between tries
         try:
             while True:
                 client = self.client(partition)
                 try:
+                    calling = True
                     return await op(client)
                 except AuthenticationError as exc:
                     raise BackendUnavailable(
@@ -462,6 +464,7 @@ class Connections:
                     if reason is None:
                         raise
                     problem = reason
+                calling = False
                 await asyncio.sleep(jittered(delay))
                 delay = min(delay * 2, 1.0)
                 if isinstance(self.hosts[self.host_of(partition)], ClusterHost):
@@ -470,7 +473,10 @@ class Connections:
         except asyncio.CancelledError:
             if not deadlines.fired(token) or task is None or task.uncancel() > 0:
                 raise  # cancelled by its caller, not (only) by its deadline
-            if pipelined:  # its trip is stuck: the calls queued behind it must not wait
+            if pipelined and calling:
+                # its call's trip, or the one ahead of it, is stuck: the calls queued behind
+                # it must not wait too. (Late in a pause between tries it has no trip: the
+                # one in flight is another call's.)
                 self.abort_trips(partition)
             raise BackendUnavailable(
                 f"Redis at {label} failed for {limit:g}s: {problem}. Check that it is "
