@@ -57,6 +57,19 @@ async def test_cross_process_scenarios_on_tidings(redis_server, idle):
     assert fan.cpu_per_1000 is not None
 
 
+async def test_a_paced_row_sends_on_schedule_and_counts_latency_from_it(redis_server, idle):
+    """80 sends at 400/s take ~0.2 s whatever the layer could do, every delivery is
+    counted, and the row compares latencies (its ratio column says p99)."""
+    url = redis_server.url
+    paced = await crossproc.concurrent_groups("tidings", url, 2, 10, 8, senders=4, offered=400)
+    assert (paced.received, paced.expected, paced.check) == (160, 160, "ok")
+    assert paced.paced and "at 400/s" in paced.scenario
+    assert 250 < paced.rate < 480, paced.rate  # held to the schedule, not as fast as it can
+    peer = Outcome(paced.scenario, "peer", 2, 400.0, "u/s", 160, 160, paced=True)
+    peer.latencies = [x * 2 for x in paced.latencies]
+    assert "p99 0.50x" in render([paced, peer])
+
+
 async def test_the_cpu_budget_accounts_for_every_process(redis_server, idle, monkeypatch):
     """``python -m tidings.bench.budget``: CPU per send of the sender, each receiver and
     Redis, for tidings and pubsub (a small scenario here; the real ones take seconds)."""
@@ -84,6 +97,8 @@ def test_the_plan_has_the_small_groups_rows_and_the_redis_py_floor():
     assert labels == [
         "small groups 1, 16 senders: tidings RedisChannelLayer",
         "small groups 10, 16 senders: tidings RedisChannelLayer",
+        "small groups 1, 2,000/s: tidings RedisChannelLayer",
+        "small groups 10, 2,000/s: tidings RedisChannelLayer",
         "redis-py floor, 16 senders (plain)",
         "redis-py floor, 16 senders (pipelined)",
     ]

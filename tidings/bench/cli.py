@@ -39,7 +39,9 @@ async def _run(args: argparse.Namespace) -> int:
     for line in skipped:
         print(f"skipped: {line}")
     print(
-        "\n'tidings is' = tidings' rate / the contender's, same scenario and size, same run. "
+        "\n'tidings is' = tidings' rate / the contender's, same scenario and size, same run; "
+        "on rows with a rate in their name (a fixed schedule both layers can carry) it is "
+        "tidings' p99 latency / the contender's instead (below 1: tidings is quicker). "
         "check: MISSING = not received before the receivers saw no progress for a while "
         "(lost, or stalled that long); DUP = delivered twice; partial = stopped at the time "
         "bound (the rate is what arrived). WebSocket e2e: p50/p99 are per broadcast, "
@@ -92,6 +94,11 @@ def render(outcomes: list[Outcome]) -> str:
             ),
             None,
         )
-        return f"{ours.rate / o.rate:.2f}x" if ours is not None and o.rate else "-"
+        if ours is None:
+            return "-"
+        if o.paced:  # same offered load: the rates match, the latencies tell
+            p99 = o.percentile(99)
+            return f"p99 {ours.percentile(99) / p99:.2f}x" if p99 > 0 else "-"
+        return f"{ours.rate / o.rate:.2f}x" if o.rate else "-"
 
     return outcome_table(outcomes, ratio)

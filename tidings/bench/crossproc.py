@@ -185,11 +185,19 @@ async def concurrent_groups(
     sends: int,
     senders: int = 16,
     receivers: int = 2,
+    offered: float | None = None,
 ) -> Outcome:
     """Small groups, concurrent senders: ``groups`` groups of ``size`` members spread over
     ``receivers`` processes; ``senders`` tasks of one process each make group sends to a
     random group until every group got ``sends`` (the everyday chat-room / per-user
-    notification load). Rate = group sends / (first send -> last delivery)."""
+    notification load). Rate = group sends / (first send -> last delivery).
+
+    ``offered``: group sends per second for all senders together, on a fixed schedule,
+    instead of as fast as they can. At full speed the layer whose sender outruns its
+    receivers builds a backlog in them, and its latencies measure that queue; at a rate
+    both layers can carry, they measure each layer's own delay. A message's latency
+    counts from when it was *due*, so a sender running behind its schedule shows up in
+    the latencies instead of hiding there."""
     prefix = f"bc{secrets.token_hex(3)}"
     workers = [
         Worker("rooms", kind, url, prefix, groups, size, sends, i, receivers)
@@ -202,16 +210,23 @@ async def concurrent_groups(
     try:
         await asyncio.sleep(0.2)
 
-        async def sender(part: list[int]) -> None:
-            for g in part:
-                await layer.group_send(f"r{g}", {"type": "bench.room", "t": time.time()})
+        async def sender(part: list[int], first: int) -> None:
+            if offered is None:
+                for g in part:
+                    await layer.group_send(f"r{g}", {"type": "bench.room", "t": time.time()})
+                return
+            for k, g in enumerate(part):  # send k of this sender is the run's (k*senders+first)th
+                due = start + (k * senders + first) / offered
+                if due > time.time():
+                    await asyncio.sleep(due - time.time())
+                await layer.group_send(f"r{g}", {"type": "bench.room", "t": due})
 
         await layer.group_send("bench-warmup", {"type": "bench.warmup"})  # as in fanout()
         cpu = time.process_time()
         start = time.time()
         with suppress(TimeoutError):  # one bound for the run, not a timer per send
             await asyncio.wait_for(
-                asyncio.gather(*(sender(order[i::senders]) for i in range(senders))), 120
+                asyncio.gather(*(sender(order[i::senders], i) for i in range(senders))), 120
             )
         cpu = time.process_time() - cpu  # the sending process only
         results = [await w.expect("RESULT", 120) for w in workers]
@@ -221,8 +236,9 @@ async def concurrent_groups(
         await _close(layer, url, prefix)
     received = sum(r["received"] for r in results)
     last = max((r["last"] for r in results), default=start)
+    paced = "" if offered is None else f" at {offered:,.0f}/s"
     return Outcome(
-        f"small groups, {senders} senders",
+        f"small groups, {senders} senders{paced}",
         REDIS_LAYERS[kind],
         size,
         len(order) / max(last - start, 1e-9),
@@ -233,6 +249,7 @@ async def concurrent_groups(
         note=f"{groups} groups x {sends} sends; received counts deliveries",
         cpu_per_1000=cpu / len(order) * 1000,
         receivers_cpu=[r["cpu"] for r in results if "cpu" in r],
+        paced=offered is not None,
     )
 
 

@@ -25,6 +25,7 @@ class Outcome:
     note: str = ""
     cpu_per_1000: float | None = None  # the sending process's CPU seconds per 1000 sends
     receivers_cpu: list[float] = field(default_factory=list)  # each receiver's CPU seconds
+    paced: bool = False  # sent on a fixed schedule: compare latencies, not rates
 
     @property
     def lost(self) -> int:

@@ -31,6 +31,7 @@ class Plan:
     e2e_seconds: float
     idle: float
     rooms: tuple[tuple[int, int, int], ...] = ()  # (members, groups, sends per group)
+    offered: float = 0.0  # group sends/s of the "rooms" rows on a fixed schedule (0: none)
 
 
 QUICK = Plan(
@@ -47,6 +48,7 @@ QUICK = Plan(
     3,
     1.5,
     ((1, 500, 4), (10, 100, 5)),
+    2_000,
 )
 FULL = Plan(
     (10, 100, 1000, 5000),
@@ -62,6 +64,7 @@ FULL = Plan(
     10,
     3,
     ((1, 2000, 5), (10, 400, 10)),
+    5_000,
 )
 SCENARIOS = ("inproc", "fanout", "groups", "rooms", "p2p", "queue", "e2e")
 SENDERS = 16  # concurrent sender tasks of the "rooms" scenario
@@ -114,6 +117,25 @@ def steps(plan: Plan, url: str, layers: list[str], scenarios: list[str]) -> list
                 (
                     f"small groups {size}, {SENDERS} senders: {REDIS_LAYERS[k]}",
                     partial(crossproc.concurrent_groups, k, url, size, groups, sends, SENDERS),
+                )
+                for k in kinds
+            ]
+        # The same loads on a fixed schedule both layers can carry: latency, not backlog
+        # (at full speed the faster sender queues messages in the receivers).
+        for size, groups, sends in plan.rooms if plan.offered else ():
+            out += [
+                (
+                    f"small groups {size}, {plan.offered:,.0f}/s: {REDIS_LAYERS[k]}",
+                    partial(
+                        crossproc.concurrent_groups,
+                        k,
+                        url,
+                        size,
+                        groups,
+                        sends,
+                        SENDERS,
+                        offered=plan.offered,
+                    ),
                 )
                 for k in kinds
             ]

@@ -72,9 +72,10 @@ class RedisChannelLayer(BaseChannelLayer):
     ``BackendUnavailable``; receivers reconnect by themselves. ``mailbox_capacity`` is how
     many entries a process's mailbox (a Redis stream) holds before sends to it fail.
     ``partitions``: how many hash slots keys are spread over (None: 16 on a Redis Cluster,
-    else one per host). ``batch_window``: under load, a process reads group messages from
-    its mailbox at most this often (each read then brings many: less CPU here and in
-    Redis), so they may wait this long; a direct message is read again at once.
+    else one per host). ``batch_window``: while group messages come 4 or more per window,
+    a process reads them from its mailbox at most this often (each read then brings
+    many: less CPU here and in Redis), so they may wait this long; slower traffic, and
+    what follows a direct message, is read at once.
     """
 
     def __init__(
