@@ -159,4 +159,4 @@ def test_async_to_sync_calls_do_not_leave_connections_open(redis_server):
         async_to_sync(layer.group_send)("g", {"type": "t"})
     gc.collect()
     assert open_fds() - before <= 5, "each async_to_sync call leaked a connection"
-    assert len(layer.connections._clients) <= 2
+    assert len(layer.connections._loops) <= 2

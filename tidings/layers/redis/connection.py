@@ -25,6 +25,7 @@ import sys
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar, cast
 
@@ -225,6 +226,16 @@ def _quiet_exit() -> None:
             connections.release_all_idle()
 
 
+@dataclass
+class LoopState:
+    """What ``Connections`` keeps for one event loop: per host a client and its
+    auto-pipeline (made on first use), and the deadlines of the calls in flight."""
+
+    clients: list[Client | None]
+    pipelines: list[AutoPipeline | None]
+    deadlines: Deadlines
+
+
 class Connections:
     """One client per (event loop, host), made on first use.
 
@@ -245,12 +256,10 @@ class Connections:
         self._watches = weakref.WeakKeyDictionary()
         self.on_master_moved: Callable[[int, tuple[str, int]], None] | None = None
         self._labels = [host.label for host in hosts]  # parsed once, not per call
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Client | None]]
-        self._clients = weakref.WeakKeyDictionary()
-        self._deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines]
-        self._deadlines = weakref.WeakKeyDictionary()
-        self._pipelines: weakref.WeakKeyDictionary[Client, AutoPipeline]
-        self._pipelines = weakref.WeakKeyDictionary()
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopState]
+        self._loops = weakref.WeakKeyDictionary()
+        # The last loop's state, found without making a weak reference (every call asks).
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], LoopState] | None = None
         if _WAIT_FOR_LOSES_CANCELS:
             # A socket_timeout makes redis-py read and write through asyncio.wait_for, which
             # on Python < 3.12 can lose a cancellation (CPython gh-86296): the cancelled
@@ -266,17 +275,32 @@ class Connections:
         """The index in ``hosts`` of the host that keeps ``partition``."""
         return partition % len(self.hosts)
 
+    def _state(self, loop: asyncio.AbstractEventLoop) -> LoopState:
+        """``loop``'s clients, pipelines and deadlines (made on first use)."""
+        last = self._last
+        if last is not None and last[0]() is loop:
+            return last[1]
+        state = self._loops.get(loop)
+        if state is None:
+            hosts = len(self.hosts)
+            state = self._loops[loop] = LoopState([None] * hosts, [None] * hosts, Deadlines())
+            self._close_with(loop)
+        self._last = (weakref.ref(loop), state)
+        return state
+
+    def _forget(self, loop: asyncio.AbstractEventLoop) -> LoopState | None:
+        """Drop ``loop``'s state (its clients are the caller's to close)."""
+        self._last = None
+        return self._loops.pop(loop, None)
+
     def client(self, partition: int) -> Client:
         """The running loop's client of the host keeping ``partition``."""
-        index = self.host_of(partition)
-        loop = asyncio.get_running_loop()
-        clients = self._clients.get(loop)
-        if clients is None:
-            clients = self._clients[loop] = [None] * len(self.hosts)
-            self._close_with(loop)
-        client = clients[index]
+        return self._client(self._state(asyncio.get_running_loop()), self.host_of(partition))
+
+    def _client(self, state: LoopState, index: int) -> Client:
+        client = state.clients[index]
         if client is None:
-            client = clients[index] = self._make(self.hosts[index])
+            client = state.clients[index] = self._make(self.hosts[index])
             if isinstance(self.hosts[index], SentinelHost):
                 self._watches[client] = MasterWatch(self.hosts[index].label, self._moved(index))
         if self._watches:
@@ -310,7 +334,7 @@ class Connections:
     def release_idle(self, loop: asyncio.AbstractEventLoop) -> None:
         """End tidings' tasks on ``loop`` and close its clients, if ``loop`` is idle (not
         running, not closed, and no loop runs in this thread: else nothing can run it)."""
-        clients = self._clients.pop(loop, None) or []
+        state = self._forget(loop)
         idle = asyncio.events._get_running_loop() is None
         if not idle or loop.is_running() or loop.is_closed():
             return
@@ -324,12 +348,11 @@ class Connections:
         with contextlib.suppress(Exception):
             if tasks:
                 loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-            for client in clients:
-                if client is not None:
-                    loop.run_until_complete(self._close_client(client))
+            if state is not None:
+                loop.run_until_complete(self._close_clients(state))
 
     def release_all_idle(self) -> None:
-        for loop in list(self._clients):
+        for loop in list(self._loops):
             self.release_idle(loop)
 
     def _make(self, host: Host | SentinelHost | ClusterHost) -> Client:
@@ -357,15 +380,23 @@ class Connections:
             raise ConfigurationError(f"Cannot use Redis host {host.label}: {exc}") from None
 
     def pipeline(self, client: Client) -> AutoPipeline:
-        """The auto-pipeline of ``client`` (made on first use; same loop as the client).
+        """The auto-pipeline of ``client``, one of the running loop's clients."""
+        state = self._state(asyncio.get_running_loop())
+        for index, known in enumerate(state.clients):
+            if known is client:
+                return self._pipeline(state, index, client)
+        raise ValueError("not a client of this loop's; take it from client()")
+
+    def _pipeline(self, state: LoopState, index: int, client: Client) -> AutoPipeline:
+        """The auto-pipeline of host ``index``'s ``client`` (made on first use).
 
         A round trip has a deadline of its own (``timeout``): a trip on a connection that
         went silent is cut off, which fails its calls with a connection error (each caller
         retries within its own deadline) instead of holding every later call behind it."""
-        pipeline = self._pipelines.get(client)
+        pipeline = state.pipelines[index]
         if pipeline is None:
-            pipeline = self._pipelines[client] = AutoPipeline(
-                client, trip_deadline=(self.deadlines(), self.timeout)
+            pipeline = state.pipelines[index] = AutoPipeline(
+                client, trip_deadline=(state.deadlines, self.timeout)
             )
         return pipeline
 
@@ -380,8 +411,11 @@ class Connections:
         """Run ``script`` in ``partition`` through its auto-pipeline, within ``timeout``
         (``idempotent``: see ``run``)."""
 
+        state = self._state(asyncio.get_running_loop())
+        index = self.host_of(partition)
+
         async def call(client: Client) -> Any:
-            result = await script(self.pipeline(client), keys, args)
+            result = await script(self._pipeline(state, index, client), keys, args)
             if type(result) is list and result and result[0] == RETRY:
                 raise MovingSlot()
             return result
@@ -391,19 +425,13 @@ class Connections:
     def abort_trips(self, partition: int) -> None:
         """Cut off the running loop's round trip in flight to ``partition``'s host (a
         caller's deadline fired: the connection is silent or Redis stalled)."""
-        clients = self._clients.get(asyncio.get_running_loop())
-        client = clients[self.host_of(partition)] if clients else None
-        pipeline = self._pipelines.get(client) if client is not None else None
+        pipeline = self._state(asyncio.get_running_loop()).pipelines[self.host_of(partition)]
         if pipeline is not None:
             pipeline.abort_trip()
 
-    def deadlines(self, loop: asyncio.AbstractEventLoop | None = None) -> Deadlines:
-        """The running loop's deadlines (``loop``: that loop, already looked up)."""
-        loop = loop or asyncio.get_running_loop()
-        deadlines = self._deadlines.get(loop)
-        if deadlines is None:
-            deadlines = self._deadlines[loop] = Deadlines()
-        return deadlines
+    def deadlines(self) -> Deadlines:
+        """The running loop's deadlines."""
+        return self._state(asyncio.get_running_loop()).deadlines
 
     async def run(
         self,
@@ -422,18 +450,20 @@ class Connections:
         (refused connections, error replies such as OOM or MOVED, a slot on the move); a
         connection lost after it was written raises ``BackendUnavailable`` saying it may
         or may not have been done, because running it again could deliver it twice."""
-        label = self._labels[self.host_of(partition)]
+        index = self.host_of(partition)
+        label = self._labels[index]
         limit = self.timeout + extra
         problem = "it did not answer"
         delay = 0.05
         loop = asyncio.get_running_loop()  # once: on Python 3.11 each lookup is a getpid()
         task = asyncio.current_task(loop)
-        deadlines = self.deadlines(loop)
+        state = self._state(loop)
+        deadlines = state.deadlines
         token = deadlines.add(task, limit)
         calling = False  # in op (its call queued or in a trip), not pausing between tries
         try:
             while True:
-                client = self.client(partition)
+                client = self._client(state, index)
                 try:
                     calling = True
                     return await op(client)
@@ -467,7 +497,7 @@ class Connections:
                 calling = False
                 await asyncio.sleep(jittered(delay))
                 delay = min(delay * 2, 1.0)
-                if isinstance(self.hosts[self.host_of(partition)], ClusterHost):
+                if isinstance(self.hosts[index], ClusterHost):
                     # a master failed over or a slot moved: learn the slot map again
                     await refresh_slots(client)
         except asyncio.CancelledError:
@@ -487,9 +517,9 @@ class Connections:
 
     async def close_current(self) -> None:
         """Close the running loop's clients (before that loop stops)."""
-        for client in self._clients.pop(asyncio.get_running_loop(), None) or ():
-            if client is not None:
-                await self._close_client(client)
+        state = self._forget(asyncio.get_running_loop())
+        if state is not None:
+            await self._close_clients(state)
 
     async def close(self) -> None:
         """Close this loop's clients and forget every other loop's."""
@@ -497,16 +527,17 @@ class Connections:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # pragma: no cover - close() is a coroutine
             loop = None
-        mine = self._clients.pop(loop, None) if loop is not None else None
-        for other in list(self._clients):
+        mine = self._forget(loop) if loop is not None else None
+        for other in list(self._loops):
             if other.is_closed():
-                self._clients.pop(other, None)
-        for client in mine or ():
-            if client is not None:
-                await self._close_client(client)
+                self._forget(other)
+        if mine is not None:
+            await self._close_clients(mine)
 
-    async def _close_client(self, client: Client) -> None:
-        pipeline = self._pipelines.pop(client, None)
-        if pipeline is not None:
-            await pipeline.aclose()
-        await client.aclose()
+    async def _close_clients(self, state: LoopState) -> None:
+        """Close one loop's pipelines and clients, on that loop."""
+        for pipeline, client in zip(state.pipelines, state.clients, strict=True):
+            if pipeline is not None:
+                await pipeline.aclose()
+            if client is not None:
+                await client.aclose()
