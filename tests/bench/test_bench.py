@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from tidings import MemoryChannelLayer
@@ -170,3 +172,54 @@ async def test_a_small_fan_out_makes_enough_deliveries_to_measure(redis_server, 
     # 4 members, 1 send asked, at least 20 deliveries: 5 sends, every one counted.
     fan = await crossproc.fanout("tidings", redis_server.url, 4, 1, at_least=20)
     assert (fan.received, fan.expected, fan.duplicates) == (20, 20, 0)
+
+
+async def test_repeated_rounds_interleave_the_contenders_and_keep_each_rows_median():
+    """``--repeat 3``: all steps once, then again, then again (a slow spell of the machine
+    falls on every contender alike); a row is the median of its rounds, with its range,
+    every run's deliveries and latencies; a missing peer is asked once."""
+    calls: list[str] = []
+    rates = {"tidings": iter([300.0, 100.0, 200.0]), "peer": iter([50.0, 70.0, 60.0])}
+
+    async def measure(name: str) -> Outcome:
+        calls.append(name)
+        return Outcome(
+            "s",
+            name,
+            1,
+            next(rates[name]),
+            "u/s",
+            10,
+            10 if name == "tidings" else 9,
+            latencies=[0.001 * len(calls)],
+            cpu_per_1000=len(calls) / 10,
+        )
+
+    async def absent() -> Outcome:
+        calls.append("absent")
+        raise run.PeerMissing("not installed")
+
+    todo = [("a", partial(measure, "tidings")), ("b", partial(measure, "peer")), ("c", absent)]
+    outcomes, skipped = await run.run_steps(run.QUICK, todo, repeat=3)
+    assert calls == ["tidings", "peer", "absent", "tidings", "peer", "tidings", "peer"]
+    assert skipped == ["c: not installed"]
+    ours, peer = outcomes
+    assert (ours.rate, ours.spread, ours.expected, ours.received) == (200.0, (100.0, 300.0), 30, 30)
+    assert (peer.rate, peer.spread, peer.lost, peer.check) == (60.0, (50.0, 70.0), 3, "MISSING")
+    assert len(ours.latencies) == 3 and ours.cpu_per_1000 == 0.4  # CPU: the median too
+    text = render(outcomes)
+    assert "median rate" in text and "100-300" in text and "3.33x" in text
+
+
+def test_repeat_takes_1_to_20_rounds():
+    import argparse
+
+    from tidings.cli import bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_parser(parser.add_subparsers())
+    assert parser.parse_args(["bench", "--repeat", "3"]).repeat == 3
+    assert parser.parse_args(["bench"]).repeat == 1
+    for bad in ("0", "21", "x"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["bench", "--repeat", bad])

@@ -25,16 +25,20 @@ async def _run(args: argparse.Namespace) -> int:
     if getattr(args, "cluster", False):
         return await _run_cluster(args, plan)
     needs_redis = set(args.scenarios) - {"inproc"}
+    repeat = getattr(args, "repeat", 1)
     print(
-        f"# tidings bench{' --quick' if args.quick else ''}: python "
+        f"# tidings bench{' --quick' if args.quick else ''}"
+        f"{f' --repeat {repeat}' if repeat > 1 else ''}: python "
         f"{platform.python_version()}, {platform.machine()}",
         flush=True,
     )
     if needs_redis:
         with redis_server(args.redis) as url:
-            outcomes, skipped = await run_steps(plan, steps(plan, url, args.layers, args.scenarios))
+            todo = steps(plan, url, args.layers, args.scenarios)
+            outcomes, skipped = await run_steps(plan, todo, repeat)
     else:
-        outcomes, skipped = await run_steps(plan, steps(plan, "", args.layers, args.scenarios))
+        todo = steps(plan, "", args.layers, args.scenarios)
+        outcomes, skipped = await run_steps(plan, todo, repeat)
     print(render(outcomes))
     for line in skipped:
         print(f"skipped: {line}")
@@ -73,7 +77,7 @@ async def _run_cluster(args: argparse.Namespace, plan: Plan) -> int:
         cluster.check_layer(on_cluster)
         print(f"# {cluster.CLUSTER} started in {started_in:.1f}s", flush=True)
         outcomes, skipped = await run_steps(
-            plan, cluster.steps(plan, single, on_cluster, scenarios)
+            plan, cluster.steps(plan, single, on_cluster, scenarios), getattr(args, "repeat", 1)
         )
     print(cluster.render(outcomes))
     for line in skipped:

@@ -11,7 +11,7 @@ from functools import partial
 
 from . import crossproc, e2e, floor, inproc, jobs
 from .peers import REDIS_LAYERS, PeerMissing
-from .results import Outcome
+from .results import Outcome, combine
 
 
 @dataclass(frozen=True)
@@ -207,21 +207,30 @@ async def _channels_inmemory(size: int, sends: int, timeout: float) -> Outcome:
     return outcome
 
 
-async def run_steps(plan: Plan, todo: list[Step]) -> tuple[list[Outcome], list[str]]:
-    """Run every step, printing a progress bar; a missing peer is skipped, not fatal."""
+async def run_steps(
+    plan: Plan, todo: list[Step], repeat: int = 1
+) -> tuple[list[Outcome], list[str]]:
+    """Run every step, ``repeat`` rounds of all of them (so a slow spell of the machine
+    falls on every contender alike), printing a progress bar; each row is then the
+    median of its rounds (``combine``). A missing peer is skipped, not fatal."""
     os.environ["TIDINGS_BENCH_IDLE"] = str(plan.idle)
-    outcomes: list[Outcome] = []
-    skipped: list[str] = []
+    runs: list[list[Outcome]] = [[] for _ in todo]
+    skipped: dict[int, str] = {}
     started = time.monotonic()
-    for n, (label, make) in enumerate(todo, 1):
-        _progress(n - 1, len(todo), label, started)
-        try:
-            outcomes.append(await make())
-        except PeerMissing as exc:
-            skipped.append(f"{label}: {exc}")
-    _progress(len(todo), len(todo), "done", started)
+    total = len(todo) * repeat
+    for round_ in range(repeat):
+        for n, (label, make) in enumerate(todo):
+            if n in skipped:
+                continue
+            shown = label if repeat == 1 else f"{label} (round {round_ + 1})"
+            _progress(round_ * len(todo) + n, total, shown, started)
+            try:
+                runs[n].append(await make())
+            except PeerMissing as exc:
+                skipped[n] = f"{label}: {exc}"
+    _progress(total, total, "done", started)
     sys.stderr.write("\n")
-    return outcomes, skipped
+    return [combine(r) for r in runs if r], list(skipped.values())
 
 
 def _progress(done: int, total: int, label: str, started: float) -> None:

@@ -50,7 +50,25 @@ def add_parser(sub: Any) -> None:
         default=list(LAYERS),
         help="Redis layers to compare",
     )
+    bench.add_argument(
+        "--repeat",
+        type=_rounds,
+        default=1,
+        metavar="N",
+        help="run every measurement N times, round after round, and show each row's median "
+        "rate with its range (a busy machine moves single runs a lot)",
+    )
     bench.set_defaults(func=run)
+
+
+def _rounds(text: str) -> int:
+    try:
+        rounds = int(text)
+    except ValueError:
+        rounds = 0
+    if not 1 <= rounds <= 20:
+        raise argparse.ArgumentTypeError(f"--repeat takes a number from 1 to 20, got {text!r}")
+    return rounds
 
 
 def missing() -> list[str]:
