@@ -252,7 +252,8 @@ REDIS = (
         "batch_window",
         "delay",
         0.001,
-        "under load, group messages are read at most this often (0: at once)",
+        "under load (4+ messages a window), group messages are read at most this often "
+        "(0: at once)",
         0.0,
         1.0,
     ),
