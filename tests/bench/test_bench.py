@@ -223,3 +223,17 @@ def test_repeat_takes_1_to_20_rounds():
     for bad in ("0", "21", "x"):
         with pytest.raises(SystemExit):
             parser.parse_args(["bench", "--repeat", bad])
+
+
+async def test_each_receiver_writes_a_whole_profile(redis_server, idle, tmp_path, monkeypatch):
+    """TIDINGS_BENCH_PROFILE=DIR: every receiver's cProfile is complete (it is written
+    after the worker's RESULT, so the worker must not be killed as soon as it reports)."""
+    import pstats
+
+    monkeypatch.setenv("TIDINGS_BENCH_PROFILE", str(tmp_path))
+    fan = await crossproc.fanout("tidings", redis_server.url, 4, 3, at_least=0)
+    assert fan.received == 12
+    files = sorted(tmp_path.glob("*.prof"))
+    assert len(files) == 2
+    for path in files:
+        assert pstats.Stats(str(path)).total_calls > 0  # a cut file raises EOFError here

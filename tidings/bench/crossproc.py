@@ -66,6 +66,10 @@ class Worker:
         raise RuntimeError(f"bench worker ended before {tag}: {err[-1500:]}")
 
     def stop(self) -> None:
+        if os.environ.get("TIDINGS_BENCH_PROFILE"):
+            # It writes its profile after its RESULT: killed at once, it left a cut file.
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(60)
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
