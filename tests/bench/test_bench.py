@@ -237,3 +237,18 @@ async def test_each_receiver_writes_a_whole_profile(redis_server, idle, tmp_path
     assert len(files) == 2
     for path in files:
         assert pstats.Stats(str(path)).total_calls > 0  # a cut file raises EOFError here
+
+
+async def test_the_bare_fan_out_floor_sends_what_tidings_sends(redis_server, idle):
+    """The sequential fan-out's floor row: tidings' own group_send.lua call from a bare
+    redis-py client reaches every member (so the row measures the same work), and the
+    plan puts it beside the smallest fan-out size only."""
+    bare = await crossproc.fanout("tidings", redis_server.url, 4, 5, at_least=0, bare=True)
+    assert (bare.received, bare.expected, bare.check) == (20, 20, "ok")
+    assert bare.layer == "group_send.lua via bare redis-py"
+    labels = [label for label, _ in run.steps(run.QUICK, "redis://x", ["tidings"], ["fanout"])]
+    assert labels == [
+        "cross-process 100: tidings RedisChannelLayer",
+        "cross-process 100: group_send.lua via bare redis-py",
+        "cross-process 1000: tidings RedisChannelLayer",
+    ]

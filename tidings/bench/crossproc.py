@@ -17,9 +17,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from typing import Any
 
 from ..testing import RedisServer, ServerError
+from . import floor
 from .peers import REDIS_LAYERS, forget_prefix, make_redis_layer
 from .results import Outcome
 
@@ -105,12 +107,18 @@ async def fanout(
     sends: int,
     receivers: int = 2,
     at_least: int = FANOUT_AT_LEAST,
+    bare: bool = False,
 ) -> Outcome:
     """``sends`` group sends to ``members`` members spread over ``receivers`` processes,
-    one after the other; more sends if that makes fewer than ``at_least`` deliveries."""
+    one after the other; more sends if that makes fewer than ``at_least`` deliveries.
+
+    ``bare`` (tidings only): the sends are tidings' own ``EVALSHA`` of group_send.lua made
+    by a bare redis-py client, with nothing of the layer around it (``floor.bare_sender``):
+    what this row could reach if tidings' client side cost nothing."""
     prefix = f"bf{secrets.token_hex(3)}"
     share = members // receivers
     sends = max(sends, -(-at_least // max(1, share * receivers)))
+    bare_sender: floor.BareGroupSend | None = None
     workers = [Worker("members", kind, url, prefix, share, sends) for _ in range(receivers)]
     await _start(workers)
     layer = make_redis_layer(kind, url, prefix, capacity=1000)
@@ -119,23 +127,25 @@ async def fanout(
         # One send to another group first, for every layer: connecting and loading
         # scripts is not what this row measures (at 10 members a run lasts ~15 ms).
         await layer.group_send("bench-warmup", {"type": "bench.warmup"})
+        bare_sender = floor.BareGroupSend(layer, url, "bench") if bare else None
+        send = bare_sender or partial(layer.group_send, "bench")
         cpu = time.process_time()
         start = time.time()
         for n in range(sends):
-            await layer.group_send(
-                "bench", {"type": "bench.tick", "n": n, "t": time.time(), "payload": "x" * 32}
-            )
+            await send({"type": "bench.tick", "n": n, "t": time.time(), "payload": "x" * 32})
         cpu = time.process_time() - cpu  # the sending process only
         results = [await w.expect("RESULT", 120) for w in workers]
     finally:
         for w in workers:
             w.stop()
+        if bare_sender is not None:
+            await bare_sender.aclose()
         await _close(layer, url, prefix)
     received = sum(r["received"] for r in results)
     last = max((r["last"] for r in results), default=start)
     return Outcome(
         "cross-process fan-out",
-        REDIS_LAYERS[kind],
+        floor.BARE if bare else REDIS_LAYERS[kind],
         share * receivers,
         received / max(last - start, 1e-9),
         "deliveries/s",

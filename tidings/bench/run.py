@@ -103,6 +103,16 @@ def steps(plan: Plan, url: str, layers: list[str], scenarios: list[str]) -> list
                 )
                 for k in kinds
             ]
+            if size == plan.cross_sizes[0] and "tidings" in kinds:
+                # tidings' own calls with nothing of its client around them: the row's floor
+                out.append(
+                    (
+                        f"cross-process {size}: {floor.BARE}",
+                        partial(
+                            crossproc.fanout, "tidings", url, size, plan.cross_sends, bare=True
+                        ),
+                    )
+                )
     per_layer = {  # scenario: (label, measurement taking the layer kind)
         "groups": ("small groups", partial(crossproc.small_groups, url=url, groups=plan.groups)),
         "p2p": (
