@@ -95,47 +95,36 @@ async def test_a_direct_message_is_read_at_once_even_with_a_long_window(
             await layer.close()
 
 
-async def test_at_low_load_a_group_message_does_not_wait_for_the_window(
-    redis_server: object,
+@pytest.mark.parametrize(
+    ("window", "gap", "count", "bound"),
+    [
+        # Messages further apart than the window: the read that brings each has waited
+        # longer than the window already.
+        (0.5, 0.6, 3, 0.3),
+        # Messages 100 ms apart with a 200 ms window: two per window, too few for holding
+        # a read to pay (WORTH_HOLDING), so none waits out the window after the read
+        # before it (each would be ~0.1 s late).
+        (0.2, 0.1, 12, 0.06),
+    ],
+    ids=["low-load", "steady-trickle"],
+)
+async def test_slow_group_traffic_is_read_at_once(
+    redis_server: object, window: float, gap: float, count: int, bound: float
 ) -> None:
-    """Messages further apart than the window: each is read as soon as it is sent (the
-    read that brings it has waited longer than the window already)."""
+    """Group messages ``gap`` apart arrive within ``bound`` of being sent."""
     url = redis_server.url  # type: ignore[attr-defined]
-    receiver = RedisChannelLayer(hosts=[url], prefix="bwl", batch_window=0.5)
+    receiver = RedisChannelLayer(hosts=[url], prefix="bwl", batch_window=window)
     sender = RedisChannelLayer(hosts=[url], prefix="bwl")
     try:
         channel = await receiver.new_channel()
         await receiver.group_add("room", channel)
         lates = []
-        for i in range(3):
-            await asyncio.sleep(0.6)
+        for i in range(count):
+            await asyncio.sleep(gap)
             await sender.group_send("room", {"type": "t", "i": i, "t": time.time()})
             message = await asyncio.wait_for(receiver.receive(channel), 5)
             lates.append(time.time() - message["t"])
-        assert max(lates) < 0.3, lates
-    finally:
-        for layer in (sender, receiver):
-            await layer.flush()
-            await layer.close()
-
-
-async def test_a_steady_trickle_is_not_held(redis_server: object) -> None:
-    """Messages 100 ms apart with a 200 ms window: two per window, too few for holding
-    a read to pay (``WORTH_HOLDING``), so each is read as soon as it is sent instead of
-    waiting out the window after the read before it."""
-    url = redis_server.url  # type: ignore[attr-defined]
-    receiver = RedisChannelLayer(hosts=[url], prefix="bwt", batch_window=0.2)
-    sender = RedisChannelLayer(hosts=[url], prefix="bwt")
-    try:
-        channel = await receiver.new_channel()
-        await receiver.group_add("room", channel)
-        lates = []
-        for i in range(12):
-            await sender.group_send("room", {"type": "t", "i": i, "t": time.time()})
-            message = await asyncio.wait_for(receiver.receive(channel), 5)
-            lates.append(time.time() - message["t"])
-            await asyncio.sleep(0.1)
-        assert max(lates) < 0.06, [round(x, 3) for x in lates]
+        assert max(lates) < bound, [round(x, 3) for x in lates]
     finally:
         for layer in (sender, receiver):
             await layer.flush()
