@@ -64,27 +64,58 @@ async def test_lone_call_is_sent_at_once_in_its_own_trip(counted):
 
 
 async def test_lone_calls_one_after_another_go_inline(counted):
-    """After a trip of one call, the next lone call is written by its caller's own task
-    (no hand-over to the sender task and back: two loop turns less for a sequential
-    sender); a call made meanwhile waits for that trip and keeps its order; the
-    connection is still the one held, given back after the linger."""
+    """After a trip of one call, the same task's next lone call is written by that task
+    itself (no hand-over to the sender task and back: two loop turns less for a
+    sequential sender); a call made meanwhile waits for that trip and keeps its order;
+    the connection is still the one held, given back after the linger."""
     client, writes, key = counted
     pool = client.connection_pool
     pipeline = AutoPipeline(client)
-    assert await pipeline.call("RPUSH", key, "a") == 1  # a trip of one call
+    first_done, go = asyncio.Event(), asyncio.Event()
+
+    async def sequential() -> tuple[int, int]:
+        first = await pipeline.call("RPUSH", key, "a")  # a trip of one call
+        first_done.set()
+        await go.wait()
+        return first, await pipeline.call("RPUSH", key, "b")
+
+    lone = asyncio.create_task(sequential())
+    await first_done.wait()
     held = set(pool._in_use_connections)
     before = writes[0]
-    lone = asyncio.create_task(pipeline.call("RPUSH", key, "b"))
-    await asyncio.sleep(0)  # the caller's first step: packed and written in it
+    go.set()
+    await asyncio.sleep(0)  # the caller's step, which packs and writes the trip itself
     assert writes[0] == before + 1, "the lone call was handed to the sender task"
     behind = asyncio.create_task(pipeline.call("RPUSH", key, "c"))  # its trip is in flight
-    assert (await lone, await behind) == (2, 3)
+    assert (await lone, await behind) == ((1, 2), 3)
     assert await client.lrange(key, 0, -1) == [b"a", b"b", b"c"]
     assert pipeline.stats.round_trips == 3
     assert set(pool._in_use_connections) == held  # no checkout for the inline trip
     await asyncio.sleep(pipeline.linger * 3)
     assert not pool._in_use_connections and pipeline._sender is None
     await pipeline.aclose()
+
+
+async def test_tasks_woken_together_after_a_lone_trip_share_one_trip(counted):
+    """After a trip of one call, calls from several tasks running in the same loop turn
+    (consumers woken by one mailbox read, each replying) go in one trip: only a task
+    calling again after its own lone call makes its trip inline, so the first of them
+    does not leave alone and split the rest off into a second trip."""
+    client, _, key = counted
+    pipeline = AutoPipeline(client)
+    assert await pipeline.call("RPUSH", key, "a") == 1  # a trip of one call
+    go = asyncio.Event()
+
+    async def reply(i: int) -> int:
+        await go.wait()
+        return int(await pipeline.call("RPUSH", key, i))
+
+    tasks = [asyncio.create_task(reply(i)) for i in range(5)]
+    await asyncio.sleep(0)  # every task waits for go
+    trips = pipeline.stats.round_trips
+    go.set()
+    assert sorted(await asyncio.gather(*tasks)) == [2, 3, 4, 5, 6]
+    assert pipeline.stats.round_trips == trips + 1
 
 
 async def test_burst_of_concurrent_calls_shares_few_round_trips(counted):

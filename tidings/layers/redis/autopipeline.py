@@ -6,8 +6,11 @@ commands issued concurrently on one event loop are queued and sent together:
 
 - A lone call is sent at once: the sender task starts on the next loop turn, so a call
   never waits for company, only for calls made in the same loop turn. When the last trip
-  carried one call too (a caller awaiting each call in turn), the next lone call makes
-  its trip in its caller's own task: two loop turns less per call (``_call_inline``).
+  carried one call and the task calling now made the call before too (a caller awaiting
+  each call in turn), its lone call makes its trip in its own task: two loop turns less
+  per call (``_call_inline``). Calls from other tasks queue as usual: tasks woken together
+  (consumers of one mailbox read, each replying) then share one trip instead of the
+  first leaving alone (measured: point-to-point +4-8 %).
 - While a round trip is in flight, new calls queue; they go together in the next one
   (at most ``max_batch`` per trip). One trip at a time, in call order, so the order in
   which one caller's calls reach Redis is the order it made them.
@@ -114,6 +117,7 @@ class AutoPipeline:
         self._inline_done: asyncio.Future[None] | None = None
         self._last_inline = 0.0  # loop time of the last one: the sender lingers on after it
         self._lone = False  # the last trip carried one call: calls come one at a time
+        self._last_caller = 0  # id() of the task that made the latest call
         self.linger = linger
         # A Sentinel pool makes a new connection only by asking the sentinels: an idle
         # connection goes back to it at once, so a blocking read never depends on them.
@@ -138,8 +142,10 @@ class AutoPipeline:
         if self._closed:
             raise RedisConnectionError("the auto-pipeline is closed")
         future: asyncio.Future[Any] = loop.create_future()
+        caller, self._last_caller = self._last_caller, id(asyncio.current_task(loop))
         if (
             self._lone
+            and caller == self._last_caller
             and not self._queue
             and not self._in_flight
             and (self._sender is None or self._wakeup is not None)
