@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import secrets
 import socket
@@ -39,6 +38,7 @@ from redis.asyncio.connection import Connection
 
 from ...codec import Frame, with_position
 from ...hub import Hub
+from ...rules.pace import Pace
 from ...rules.positions import POSITION_KEY
 from ...statistics import Statistics
 from . import entry
@@ -59,10 +59,6 @@ from .sentinel import Handover
 
 logger = logging.getLogger("tidings.redis")
 BATCH = 512
-# The reader holds its next read (``batch_window``) only while entries come at least this
-# many per window: then a held read brings several, and most reads are saved. Slower than
-# that, holding would add up to a window of latency to save less than one read in four.
-WORTH_HOLDING = 4
 RECENT = 8 * BATCH  # ids of delivered entries remembered, to skip them if they come back
 RECONCILE_EVERY = 6  # heartbeats between re-assertions of this process's memberships
 _NEVER = "never looked"  # an epoch no Redis ever returns
@@ -108,13 +104,13 @@ class MailboxReader:
         heartbeat_interval: float,
         batch_window: float = 0.0,
     ) -> None:
-        """``batch_window``: while entries arrive at ``WORTH_HOLDING`` or more per
-        window, after a read that brought group messages only (and less than a full
-        batch), the next read is sent no sooner than this after the last one: one read
-        then brings many entries, which costs this process and Redis a fraction of a
-        read per message, for at most this much latency on group messages. Slower
-        traffic is read at once, as is anything after a read that brought a direct
-        message."""
+        """``batch_window``: while entries arrive fast enough for it to pay
+        (``rules.pace``: 4 or more per window), after a read that brought group
+        messages only (and less than a full batch), the next read is sent no sooner
+        than this after the last one: one read then brings many entries, which costs
+        this process and Redis a fraction of a read per message, for at most this much
+        latency on group messages. Slower traffic is read at once, as is anything after
+        a read that brought a direct message."""
         self.index = index
         self.connections = connections
         self.keys = keys
@@ -306,8 +302,8 @@ class MailboxReader:
         label = self.label
         deadlines = self.connections.deadlines()
         window = self.batch_window
-        sent = returned = time.monotonic()
-        pace = 0.0  # entries per window lately, decaying over four windows: holding pays?
+        sent = time.monotonic()
+        pace = Pace(window, sent) if window else None  # how fast entries come
         while self.task is me:
             # redis-py can swallow a cancellation that lands while it connects; a
             # cancelled reader must still end (asyncio.run waits for it).
@@ -380,13 +376,10 @@ class MailboxReader:
                 next_beat = 0.0  # the next heartbeat tells whether Redis came back empty
             delay = 0.05
             direct = self.deliver(items) if items else False
-            if window:
+            if pace is not None:
                 now = time.monotonic()
-                # Each entry counts 1/4 for the pace, fading with e^(-t / 4 windows):
-                # a burst within a window does not look like a steady stream.
-                pace = pace * math.exp((returned - now) / (4 * window)) + len(items) / 4
-                returned = now
-                if not direct and len(items) < BATCH and pace >= WORTH_HOLDING:
+                pace.add(len(items), now)
+                if not direct and len(items) < BATCH and pace.worth_holding:
                     # Group messages only, not a full batch, and coming fast: let more
                     # come before the next read (see ``batch_window``).
                     wait = sent + window - now
