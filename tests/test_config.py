@@ -128,6 +128,8 @@ def test_inbox_capacity_is_the_old_name_of_mailbox_capacity():
     assert RedisChannelLayer(hosts=["redis://127.0.0.1:1"]).mailbox_capacity == 10_000
     with pytest.raises(ConfigurationError, match="give only mailbox_capacity"):
         RedisChannelLayer(hosts=["redis://127.0.0.1:1"], mailbox_capacity=5, inbox_capacity=7)
+    with pytest.raises(ConfigurationError, match="give only mailbox_capacity"):  # not: last wins
+        config.layer_from_url("redis://127.0.0.1:1/0?inbox_capacity=9&mailbox_capacity=3")
     with pytest.warns(DeprecationWarning), pytest.raises(ConfigurationError, match="mailbox"):
         RedisChannelLayer(hosts=["redis://127.0.0.1:1"], inbox_capacity=0)
 

@@ -276,6 +276,12 @@ def resolve(schema: Iterable[Option], given: Mapping[str, object], owner: str) -
     valid name and every valid one.
     """
     options = {option.name: option for option in schema}
+    given = dict(given)
+    for old, new in RENAMED.items():
+        if old in given and old not in options and new in options:
+            if new in given:
+                raise both_names(old, new, owner)
+            given[current_name(old)] = given.pop(old)
     for name in given:
         if name not in options:
             raise unknown(name, options, owner)
@@ -298,6 +304,10 @@ def unknown(name: object, options: Iterable[str], owner: str) -> ConfigurationEr
 RENAMED = {"inbox_capacity": "mailbox_capacity"}
 
 
+def both_names(old: str, new: str, owner: str) -> ConfigurationError:
+    return ConfigurationError(f"{owner} got both {new} and {old} (its old name); give only {new}.")
+
+
 def current_name(name: str) -> str:
     """``name``, or the new name of a renamed option (warning once per call site)."""
     new = RENAMED.get(name)
@@ -315,12 +325,13 @@ def current_name(name: str) -> str:
 def parse_query(
     schema: Iterable[Option], pairs: Iterable[tuple[str, str]], owner: str
 ) -> dict[str, Any]:
-    """Query-string pairs to option values, each by its declared type (not checked yet)."""
+    """Query-string pairs to option values, each by its declared type (not checked yet;
+    a renamed option keeps its old name here, for ``resolve`` to map and warn about)."""
     options = {option.name: option for option in schema}
     parsed: dict[str, Any] = {}
     for name, text in pairs:
-        name = current_name(name) if name not in options else name
-        if name not in options:
+        option = options.get(name) or options.get(RENAMED.get(name, ""))
+        if option is None:
             raise unknown(name, options, owner)
-        parsed[name] = options[name].parse(text)
+        parsed[name] = option.parse(text)
     return parsed

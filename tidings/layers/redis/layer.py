@@ -24,7 +24,7 @@ How it moves messages (keys in ``keys.py``):
 
 Capacity: a direct send to *another* process's channel raises ``ChannelFull`` when that
 process's mailbox holds ``mailbox_capacity`` entries (it is stalled or gone; a live process
-drains its mailbox continuously; the option keeps its channels_redis-era name).
+drains its mailbox continuously).
 Per-channel capacity is enforced where the channel is read: a message that finds its
 channel full there is dropped, counted and logged.
 """
@@ -41,11 +41,10 @@ from typing import Any, Unpack
 
 from ...codec import Frame, from_bytes, to_bytes, with_position
 from ...crypto import Encryption
-from ...exceptions import BackendUnavailable, ConfigurationError, HistoryUnavailable, LayerClosed
+from ...exceptions import BackendUnavailable, HistoryUnavailable, LayerClosed
 from ...hub import Hub
 from ...report import MAILBOXES_FULL, GroupSendReport
 from ...rules.options import REDIS as REDIS_OPTIONS
-from ...rules.options import current_name
 from ...rules.options import resolve as resolve_options
 from ...rules.patterns import escape_glob
 from ...rules.positions import POSITION_KEY, Position, resume_problem
@@ -90,15 +89,6 @@ class RedisChannelLayer(BaseChannelLayer):
         batch_window: float = 0.001,
         **options: Unpack[LayerOptions],
     ) -> None:
-        if "inbox_capacity" in options:  # its old name
-            legacy = options.pop("inbox_capacity")  # type: ignore[typeddict-item]
-            if mailbox_capacity is not None:
-                raise ConfigurationError(
-                    "RedisChannelLayer got both mailbox_capacity and inbox_capacity (its old "
-                    "name); give only mailbox_capacity."
-                )
-            current_name("inbox_capacity")
-            mailbox_capacity = legacy
         own = {
             "hosts": hosts,
             "prefix": prefix,
@@ -110,6 +100,7 @@ class RedisChannelLayer(BaseChannelLayer):
             "batch_window": batch_window,
         }
         values = resolve_options(REDIS_OPTIONS, {**own, **options}, "RedisChannelLayer")
+        options.pop("inbox_capacity", None)  # type: ignore[typeddict-item]  # resolved above
         super().__init__(**options)
         self.hosts = parse_hosts(hosts)
         self.prefix: str = values["prefix"]
