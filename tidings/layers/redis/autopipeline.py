@@ -142,7 +142,8 @@ class AutoPipeline:
         if self._closed:
             raise RedisConnectionError("the auto-pipeline is closed")
         future: asyncio.Future[Any] = loop.create_future()
-        caller, self._last_caller = self._last_caller, id(asyncio.current_task(loop))
+        task = asyncio.current_task(loop)
+        caller, self._last_caller = self._last_caller, id(task)
         if (
             self._lone
             and caller == self._last_caller
@@ -151,7 +152,7 @@ class AutoPipeline:
             and (self._sender is None or self._wakeup is not None)
             and (self._hold_idle or not self._pooled)
         ):
-            return await self._call_inline(loop, args, future)
+            return await self._call_inline(loop, task, args, future)
         self._queue.append((args, future))
         if self._sender is None:
             self._sender = loop.create_task(self._send_all(), name="tidings-autopipeline")
@@ -167,14 +168,17 @@ class AutoPipeline:
             raise
 
     async def _call_inline(
-        self, loop: asyncio.AbstractEventLoop, args: tuple[Any, ...], future: asyncio.Future[Any]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        task: asyncio.Task[Any] | None,
+        args: tuple[Any, ...],
+        future: asyncio.Future[Any],
     ) -> Any:
         """A lone call, nothing queued or in flight: its trip is made in the caller's own
         task, which saves the two loop turns of handing it to the sender task and back
         (a sequential sender's every call). Calls made meanwhile queue behind it; the
         sender task (started here if there is none) sends them once this trip is done,
         and lingers with the connection as after its own trips."""
-        task = asyncio.current_task()
         self._inline = task
         done = self._inline_done = loop.create_future()
         try:
@@ -242,15 +246,15 @@ class AutoPipeline:
         stats.calls += len(batch)
         stats.largest_batch = max(stats.largest_batch, len(batch))
         self._lone = len(batch) == 1
+        task = asyncio.current_task(self._loop)  # the sender's, or a lone caller's
         deadlines, token = None, None
         if self.trip_deadline is not None:
             deadlines, seconds = self.trip_deadline
-            token = deadlines.add(asyncio.current_task(), seconds)
+            token = deadlines.add(task, seconds)
         self._in_flight = True
         try:  # _round_trip returns the connection to the pool, whatever happens
             replies = await self._round_trip([args for args, _ in batch])
         except asyncio.CancelledError:
-            task = asyncio.current_task()
             fired = self._aborting or (deadlines is not None and deadlines.fired(token))
             if not fired or task is None or task.uncancel() > 0:
                 raise

@@ -411,7 +411,8 @@ class Connections:
         """Run ``script`` in ``partition`` through its auto-pipeline, within ``timeout``
         (``idempotent``: see ``run``)."""
 
-        state = self._state(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        state = self._state(loop)
         index = self.host_of(partition)
 
         async def call(client: Client) -> Any:
@@ -420,7 +421,9 @@ class Connections:
                 raise MovingSlot()
             return result
 
-        return await self.run(partition, call, pipelined=True, idempotent=idempotent)
+        return await self.run(
+            partition, call, pipelined=True, idempotent=idempotent, on=(loop, state)
+        )
 
     def abort_trips(self, partition: int) -> None:
         """Cut off the running loop's round trip in flight to ``partition``'s host (a
@@ -440,6 +443,7 @@ class Connections:
         extra: float = 0,
         pipelined: bool = False,
         idempotent: bool = True,
+        on: tuple[asyncio.AbstractEventLoop, LoopState] | None = None,
     ) -> T:
         """Run ``op`` on ``partition``'s host; transient failures are retried, and the whole call
         (retries included) ends within ``timeout`` (+ ``extra``, a blocking command's own
@@ -449,15 +453,18 @@ class Connections:
         Not ``idempotent`` (a send): retried only after errors that prove it did not run
         (refused connections, error replies such as OOM or MOVED, a slot on the move); a
         connection lost after it was written raises ``BackendUnavailable`` saying it may
-        or may not have been done, because running it again could deliver it twice."""
+        or may not have been done, because running it again could deliver it twice.
+        ``on``: the running loop and its state, when the caller looked them up already."""
         index = self.host_of(partition)
         label = self._labels[index]
         limit = self.timeout + extra
         problem = "it did not answer"
         delay = 0.05
-        loop = asyncio.get_running_loop()  # once: on Python 3.11 each lookup is a getpid()
+        if on is None:  # once: on Python 3.11 each loop lookup is a getpid()
+            loop = asyncio.get_running_loop()
+            on = (loop, self._state(loop))
+        loop, state = on
         task = asyncio.current_task(loop)
-        state = self._state(loop)
         deadlines = state.deadlines
         token = deadlines.add(task, limit)
         calling = False  # in op (its call queued or in a trip), not pausing between tries
