@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import platform
+from contextlib import nullcontext
 
 from .results import Outcome, outcome_table
 from .run import FULL, QUICK, Plan, run_steps, steps
@@ -32,13 +33,10 @@ async def _run(args: argparse.Namespace) -> int:
         f"{platform.python_version()}, {platform.machine()}",
         flush=True,
     )
-    if needs_redis:
-        with redis_server(args.redis) as url:
-            todo = steps(plan, url, args.layers, args.scenarios)
-            outcomes, skipped = await run_steps(plan, todo, repeat)
-    else:
-        todo = steps(plan, "", args.layers, args.scenarios)
-        outcomes, skipped = await run_steps(plan, todo, repeat)
+    with redis_server(args.redis) if needs_redis else nullcontext("") as url:
+        outcomes, skipped = await run_steps(
+            plan, steps(plan, url, args.layers, args.scenarios), repeat
+        )
     print(render(outcomes))
     for line in skipped:
         print(f"skipped: {line}")

@@ -113,7 +113,7 @@ async def fanout(
     one after the other; more sends if that makes fewer than ``at_least`` deliveries.
 
     ``bare`` (tidings only): the sends are tidings' own ``EVALSHA`` of group_send.lua made
-    by a bare redis-py client, with nothing of the layer around it (``floor.bare_sender``):
+    by a bare redis-py client, with nothing of the layer around it (``floor.BareGroupSend``):
     what this row could reach if tidings' client side cost nothing."""
     prefix = f"bf{secrets.token_hex(3)}"
     share = members // receivers
