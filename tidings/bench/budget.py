@@ -26,14 +26,16 @@ from dataclasses import dataclass
 from ..testing import RedisServer
 from . import crossproc
 from .results import Outcome
+from .run import FULL, SENDERS
 
+ONE, TEN = FULL.rooms  # (members, groups, sends per group) of the bench's two rooms rows
 SCENARIOS: dict[str, tuple[Callable[[str, str], Awaitable[Outcome]], int]] = {
     # name: (measurement of one layer kind on one Redis URL, members per send)
-    "fanout10": (lambda kind, url: crossproc.fanout(kind, url, 10, 50), 10),
-    "rooms1": (lambda kind, url: crossproc.concurrent_groups(kind, url, 1, 2000, 5, 16), 1),
-    "rooms10": (lambda kind, url: crossproc.concurrent_groups(kind, url, 10, 400, 10, 16), 10),
+    "fanout10": (lambda kind, url: crossproc.fanout(kind, url, 10, FULL.cross_sends), 10),
+    "rooms1": (lambda kind, url: crossproc.concurrent_groups(kind, url, *ONE, SENDERS), ONE[0]),
+    "rooms10": (lambda kind, url: crossproc.concurrent_groups(kind, url, *TEN, SENDERS), TEN[0]),
     # per round trip; the receiver is the echo process (its CPU includes its replies)
-    "p2p": (lambda kind, url: crossproc.point_to_point(kind, url, 20, 100, echo_cpu=True), 1),
+    "p2p": (lambda kind, url: crossproc.point_to_point(kind, url, *FULL.p2p, echo_cpu=True), 1),
 }
 
 
