@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tidings import BaseChannelLayer, MemoryChannelLayer
+from tidings.layers.redis import RedisChannelLayer
 
 from .servers import RedisServer, start_redis
 
@@ -93,6 +94,21 @@ async def make_layer(backend: str, request: pytest.FixtureRequest) -> AsyncItera
             await layer.flush()
         finally:
             await layer.close()
+
+
+@pytest.fixture
+async def layers() -> AsyncIterator[Callable[..., RedisChannelLayer]]:
+    """``layers(url, prefix, **options)``: a RedisChannelLayer closed after the test,
+    whatever happened in it."""
+    made: list[RedisChannelLayer] = []
+
+    def make(url: str, prefix: str, **options: Any) -> RedisChannelLayer:
+        made.append(RedisChannelLayer(hosts=[url], prefix=prefix, **options))
+        return made[-1]
+
+    yield make
+    for layer in made:
+        await layer.close()
 
 
 @pytest.fixture

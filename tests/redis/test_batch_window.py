@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 import redis
@@ -15,7 +16,7 @@ import redis
 from tidings.exceptions import ConfigurationError
 from tidings.layers.redis import RedisChannelLayer
 
-from ..servers import start_redis
+from ..servers import RedisServer, start_redis
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -30,15 +31,17 @@ def _xreads(port: int) -> int:
 
 
 @pytest.mark.parametrize("window", [0.0, 0.05])
-async def test_group_messages_under_load_share_reads(window: float) -> None:
+async def test_group_messages_under_load_share_reads(
+    layers: Callable[..., RedisChannelLayer], window: float
+) -> None:
     """100 group messages, one every ~5 ms (~10 per 0.05 s window): with the window the
     receiving process reads its mailbox once per message only until it has seen the
     pace (~20 messages), then once per window; every message still arrives, in order,
     at most about one window late. Without a window it reads once per message or so."""
     server = start_redis()
-    receiver = RedisChannelLayer(hosts=[server.url], prefix="bw", batch_window=window)
-    sender = RedisChannelLayer(hosts=[server.url], prefix="bw")
     try:
+        receiver = layers(server.url, "bw", batch_window=window)
+        sender = layers(server.url, "bw")
         channel = await receiver.new_channel()
         await receiver.group_add("room", channel)
         await sender.group_send("room", {"type": "warm"})
@@ -65,34 +68,25 @@ async def test_group_messages_under_load_share_reads(window: float) -> None:
         else:
             assert reads >= 70, f"{reads} reads for 100 messages"  # the test can tell
     finally:
-        for layer in (sender, receiver):
-            await layer.flush()
-            await layer.close()
         server.stop()
 
 
 async def test_a_direct_message_is_read_at_once_even_with_a_long_window(
-    redis_server: object,
+    redis_server: RedisServer, layers: Callable[..., RedisChannelLayer]
 ) -> None:
     """Ping-pong on direct channels with a 1 s window: each round trip takes a few
     milliseconds, since a read that brought a direct message is followed at once."""
-    url = redis_server.url  # type: ignore[attr-defined]
-    a = RedisChannelLayer(hosts=[url], prefix="bwd", batch_window=1.0)
-    b = RedisChannelLayer(hosts=[url], prefix="bwd", batch_window=1.0)
-    try:
-        ping, pong = await a.new_channel(), await b.new_channel()
-        started = time.monotonic()
-        for i in range(10):
-            await a.send(pong, {"type": "ping", "i": i})
-            assert (await asyncio.wait_for(b.receive(pong), 5))["i"] == i
-            await b.send(ping, {"type": "pong", "i": i})
-            assert (await asyncio.wait_for(a.receive(ping), 5))["i"] == i
-        elapsed = time.monotonic() - started
-        assert elapsed < 2.0, f"10 round trips took {elapsed:.2f}s: direct reads waited"
-    finally:
-        for layer in (a, b):
-            await layer.flush()
-            await layer.close()
+    a = layers(redis_server.url, "bwd", batch_window=1.0)
+    b = layers(redis_server.url, "bwd", batch_window=1.0)
+    ping, pong = await a.new_channel(), await b.new_channel()
+    started = time.monotonic()
+    for i in range(10):
+        await a.send(pong, {"type": "ping", "i": i})
+        assert (await asyncio.wait_for(b.receive(pong), 5))["i"] == i
+        await b.send(ping, {"type": "pong", "i": i})
+        assert (await asyncio.wait_for(a.receive(ping), 5))["i"] == i
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.0, f"10 round trips took {elapsed:.2f}s: direct reads waited"
 
 
 @pytest.mark.parametrize(
@@ -109,26 +103,25 @@ async def test_a_direct_message_is_read_at_once_even_with_a_long_window(
     ids=["low-load", "steady-trickle"],
 )
 async def test_slow_group_traffic_is_read_at_once(
-    redis_server: object, window: float, gap: float, count: int, bound: float
+    redis_server: RedisServer,
+    layers: Callable[..., RedisChannelLayer],
+    window: float,
+    gap: float,
+    count: int,
+    bound: float,
 ) -> None:
     """Group messages ``gap`` apart arrive within ``bound`` of being sent."""
-    url = redis_server.url  # type: ignore[attr-defined]
-    receiver = RedisChannelLayer(hosts=[url], prefix="bwl", batch_window=window)
-    sender = RedisChannelLayer(hosts=[url], prefix="bwl")
-    try:
-        channel = await receiver.new_channel()
-        await receiver.group_add("room", channel)
-        lates = []
-        for i in range(count):
-            await asyncio.sleep(gap)
-            await sender.group_send("room", {"type": "t", "i": i, "t": time.time()})
-            message = await asyncio.wait_for(receiver.receive(channel), 5)
-            lates.append(time.time() - message["t"])
-        assert max(lates) < bound, [round(x, 3) for x in lates]
-    finally:
-        for layer in (sender, receiver):
-            await layer.flush()
-            await layer.close()
+    receiver = layers(redis_server.url, "bwl", batch_window=window)
+    sender = layers(redis_server.url, "bwl")
+    channel = await receiver.new_channel()
+    await receiver.group_add("room", channel)
+    lates = []
+    for i in range(count):
+        await asyncio.sleep(gap)
+        await sender.group_send("room", {"type": "t", "i": i, "t": time.time()})
+        message = await asyncio.wait_for(receiver.receive(channel), 5)
+        lates.append(time.time() - message["t"])
+    assert max(lates) < bound, [round(x, 3) for x in lates]
 
 
 @pytest.mark.parametrize("bad", [-0.001, 2.0, "1ms", True])

@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-
-from tidings.layers.redis import RedisChannelLayer
 
 from ...servers import RedisServer, start_redis
 
@@ -28,21 +26,6 @@ def own_redis() -> Iterator[RedisServer]:
 
         os.kill(server.process.pid, signal.SIGCONT)  # a test that failed mid-SIGSTOP
     server.stop()
-
-
-@pytest.fixture
-async def layers() -> AsyncIterator[Callable[..., RedisChannelLayer]]:
-    """``layers(url, prefix, **options)``: a RedisChannelLayer closed after the test,
-    whatever happened in it."""
-    made: list[RedisChannelLayer] = []
-
-    def make(url: str, prefix: str, **options: Any) -> RedisChannelLayer:
-        made.append(RedisChannelLayer(hosts=[url], prefix=prefix, **options))
-        return made[-1]
-
-    yield make
-    for layer in made:
-        await layer.close()
 
 
 @pytest.fixture(autouse=True)
